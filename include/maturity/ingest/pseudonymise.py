@@ -1,0 +1,114 @@
+"""Keyed pseudonyms for SD Løn files, applied before any row reaches DuckDB (SPEC §2.5).
+
+The SD files are tokenised by Arrow's C++ CSV reader in this process; CPR numbers and
+Tjenestenumre are replaced by HMAC-SHA256 pseudonyms and the name column is emptied in the Arrow
+table, and only then is the table handed to DuckDB. The HMAC itself runs once per distinct value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from maturity.errors import LandingError
+from maturity.ingest.dialect import Dialect, LandedFile
+from maturity.ingest.reader import Batch, Reject, _number_lines, temp_name
+
+
+def keyed_hash(key: bytes, values: pa.Array) -> pa.Array:
+    """HMAC-SHA256 (hex) of each non-null string, computed once per distinct value."""
+    distinct = pc.unique(values.drop_null())
+    digests = pa.array(
+        [hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest() for v in distinct.to_pylist()],
+        pa.string(),
+    )
+    return pc.take(digests, pc.index_in(values, distinct))
+
+
+def clean_identifier(values: pa.Array) -> pa.Array:
+    """Trim and remove Excel quoting (`="00017"`); leading zeros are kept."""
+    trimmed = pc.utf8_trim_whitespace(values)
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(trimmed, r'^="(.*)"$', r"\1"))
+
+
+def cpr_digits(values: pa.Array) -> pa.Array:
+    """The 10 digits of a CPR number (hyphen and quoting removed), null when not 10 digits."""
+    digits = pc.replace_substring_regex(clean_identifier(values), r"[-\s]", "")
+    ok = pc.fill_null(pc.match_substring_regex(digits, r"^[0-9]{10}$"), False)
+    return pc.if_else(ok, digits, pa.scalar(None, pa.string()))
+
+
+def read_pseudonymised(
+    con: duckdb.DuckDBPyConnection,
+    f: LandedFile,
+    dialect: Dialect,
+    key: bytes,
+    *,
+    cpr: int | None = None,
+    employment: int | None = None,
+    drop: tuple[int, ...] = (),
+) -> Batch:
+    """Read an SD CSV file into a DuckDB temp table with identifiers already pseudonymised.
+
+    Column `cpr` becomes the person key (null when the CPR is not 10 digits; column
+    `_cpr_invalid` then says so), column `employment` the employment key, columns in `drop` are
+    emptied. Rows the tokenizer cannot split come back as rejects, their text withheld because they
+    may hold a CPR number or a name.
+    """
+    ncols = len(dialect.columns)
+    rejects: list[Reject] = []
+
+    def on_invalid(row: pcsv.InvalidRow) -> str:
+        rejects.append(Reject(int(row.number or 0),
+                              f"unparseable row (expected {row.expected_columns} columns, "
+                              f"found {row.actual_columns})", None))
+        return "skip"
+
+    names = [f"c{i}" for i in range(ncols)]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(f.data),
+            read_options=pcsv.ReadOptions(
+                encoding={"utf-8": "utf-8-sig", "utf-16": "utf-16", "cp1252": "cp1252"}[dialect.encoding],
+                skip_rows=dialect.header_line, column_names=names, use_threads=False,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=dialect.delimiter, quote_char='"', double_quote=True, newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise LandingError(f.rel, f"it cannot be read as {dialect.encoding} CSV ({first})") from None
+    columns = {n: table.column(n).combine_chunks() for n in names}
+    invalid_cpr = pa.array(np.zeros(table.num_rows, dtype=bool))
+    if cpr is not None:
+        raw = columns[names[cpr]]
+        digits = cpr_digits(raw)
+        invalid_cpr = pc.fill_null(pc.is_null(digits), True)
+        columns[names[cpr]] = keyed_hash(key, digits)
+    if employment is not None:
+        columns[names[employment]] = keyed_hash(key, pc.utf8_trim_whitespace(
+            pc.if_else(pc.equal(clean_identifier(columns[names[employment]]), ""),
+                       pa.scalar(None, pa.string()), clean_identifier(columns[names[employment]]))))
+    for i in drop:
+        columns[names[i]] = pa.nulls(table.num_rows, pa.string())
+    columns["_cpr_invalid"] = invalid_cpr
+    columns["_ord"] = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    arrow = pa.table(columns)
+    name = temp_name("sd")
+    con.register(f"{name}_arrow", arrow)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    _number_lines(con, name, dialect.header_line + 1, rejects)
+    return Batch(name, ncols, table.num_rows, rejects)

@@ -1,0 +1,159 @@
+"""Bulk readers: every landed table becomes a DuckDB temp table of text columns c0..cN plus `_line`.
+
+Rows the parser cannot split into the header's number of columns (a mixed delimiter, a stray quote,
+a truncated last line) are not lost: they come back as `rejects` with their line and the parser's
+reason, and the caller quarantines them. `rows_read = loaded + rejected` holds by construction and is
+checked again after loading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+import duckdb
+
+from maturity.duck import ensure_encodings
+from maturity.errors import LandingError
+from maturity.ingest.dialect import Dialect, LandedFile
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Reject:
+    line: int
+    problem: str
+    text: str | None = None
+
+
+@dataclass
+class Batch:
+    """A file (or sheet) loaded into the temp table `table` with columns c0..c{ncols-1} and `_line`."""
+
+    table: str
+    ncols: int
+    rows_loaded: int
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows_loaded + len(self.rejects)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, table: str, first_line: int, rejects: list[Reject]) -> None:
+    """Give loaded rows their physical line: the data lines in order, skipping the rejected ones."""
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
+    rejected = sorted({r.line for r in rejects})
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.execute(
+        f"""
+        UPDATE {table} SET _line = numbered.line
+        FROM (
+            SELECT line, row_number() OVER (ORDER BY line) AS rn
+            FROM range({first_line}, {first_line + n + len(rejected)}) AS r(line)
+            WHERE line NOT IN (SELECT unnest(?::BIGINT[]))
+        ) AS numbered
+        WHERE {table}._ord = numbered.rn
+        """,
+        [rejected],
+    )
+    con.execute(f"ALTER TABLE {table} DROP COLUMN _ord")
+
+
+def _collect_rejects(con: duckdb.DuckDBPyConnection, rejects_table: str) -> list[Reject]:
+    rows = con.execute(
+        f"""
+        SELECT line, string_agg(DISTINCT error_type, ', ' ORDER BY error_type), any_value(csv_line)
+        FROM {rejects_table} GROUP BY line ORDER BY line
+        """
+    ).fetchall()
+    return [Reject(int(line), f"unparseable row ({kind.lower()})", text) for line, kind, text in rows]
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) -> Batch:
+    """Read a CSV file with DuckDB's reader, the dialect given explicitly (no auto-detection)."""
+    n = next(_counter)
+    table, rej, scan = f"src_{n}", f"rej_{n}", f"scan_{n}"
+    ncols = len(dialect.columns)
+    if dialect.encoding == "cp1252":
+        ensure_encodings(con)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    try:
+        con.execute(
+            f"""
+            CREATE TEMP TABLE {table} AS
+            SELECT *, ordinality AS _ord FROM read_csv(
+                {_sql_str(str(f.path))}, encoding={_sql_str(dialect.duckdb_encoding)},
+                delim={_sql_str(dialect.delimiter)}, quote='"', escape='"', header=false,
+                skip={dialect.header_line}, auto_detect=false, columns={columns},
+                store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}', strict_mode=false,
+                max_line_size=10000000
+            ) WITH ORDINALITY
+            """
+        )
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise LandingError(f.rel, f"it cannot be read as {dialect.encoding} CSV ({first})") from None
+    rejects = _collect_rejects(con, rej)
+    con.execute(f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
+    _number_lines(con, table, dialect.header_line + 1, rejects)
+    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Batch(table, ncols, loaded, rejects)
+
+
+def xlsx_sheets(f: LandedFile) -> list[str]:
+    """Sheet names in workbook order, read from the workbook XML (DuckDB cannot list them)."""
+    try:
+        with zipfile.ZipFile(f.path) as zf:
+            root = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        raise LandingError(f.rel, "it is not a readable .xlsx workbook (damaged or not Excel)") from None
+    return [s.get("name", "") for s in root.iter() if s.tag.endswith("}sheet")]
+
+
+def read_xlsx(
+    con: duckdb.DuckDBPyConnection, f: LandedFile, sheet: str, has_header: bool = True
+) -> tuple[Batch, tuple[str, ...]]:
+    """Read one sheet as text. With `has_header` the first non-blank row is returned as the header
+    and removed from the batch; blank rows are skipped like blank lines in a CSV file."""
+    n = next(_counter)
+    table = f"src_{n}"
+    try:
+        rel = con.sql(
+            f"SELECT * FROM read_xlsx({_sql_str(str(f.path))}, sheet={_sql_str(sheet)}, header=false, "
+            "all_varchar=true, ignore_errors=true, stop_at_empty=false) WITH ORDINALITY"
+        )
+        names = [c for c in rel.columns if c != "ordinality"]
+        select = ", ".join(f'"{c}" AS c{i}' for i, c in enumerate(names))
+        not_blank = " OR ".join(f"nullif(trim(\"{c}\"), '') IS NOT NULL" for c in names) or "false"
+        con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT {select}, ordinality AS _line FROM rel "
+            f"WHERE {not_blank} ORDER BY ordinality"
+        )
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise LandingError(f.rel, f"sheet '{sheet}' cannot be read ({first})") from None
+    header: tuple[str, ...] = ()
+    if has_header:
+        row = con.execute(f"SELECT * EXCLUDE (_line) FROM {table} ORDER BY _line LIMIT 1").fetchone()
+        if row is None:
+            raise LandingError(f.rel, f"sheet '{sheet}' is empty")
+        header = tuple((c or "").strip() for c in row)
+        con.execute(f"DELETE FROM {table} WHERE _line = (SELECT min(_line) FROM {table})")
+    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return Batch(table, len(names), loaded), header
+
+
+_SAFE = re.compile(r"[^0-9A-Za-z_]")
+
+
+def temp_name(prefix: str) -> str:
+    return f"{_SAFE.sub('_', prefix)}_{next(_counter)}"
