@@ -47,11 +47,17 @@ PLACES: tuple[str, ...] = (
 
 DISTRICTS: tuple[str, ...] = ("Nord", "Syd", "Øst", "Vest", "Midt", "By", "Land")
 
-TEAM_TOPICS: tuple[str, ...] = (
-    "Drift", "Udvikling", "Myndighed", "Rådgivning", "Sagsbehandling", "Planlægning", "Analyse",
-    "Indkøb", "Løn", "Regnskab", "Budget", "Jura", "Kommunikation", "Service", "Kvalitet",
-    "Visitation", "Koordinering", "Forebyggelse", "Administration", "Support",
-)
+#: Team names by kind of afdeling (restarted per afdeling, so each afdeling reads naturally).
+TEAM_TOPICS: dict[str, tuple[str, ...]] = {
+    "adm": ("Drift", "Service", "Analyse", "Løn", "Regnskab", "Budget", "Jura", "Kommunikation",
+            "Indkøb", "Sekretariat"),
+    "it": ("Infrastruktur", "Support", "Arkitektur", "Udvikling", "Informationssikkerhed", "Systemer"),
+    "social": ("Modtagelse", "Børn og Unge", "Handicap", "Familiebehandling", "Myndighed", "Udsatte"),
+    "teknik": ("Byggesag", "Planlægning", "Miljø", "Natur", "Vand", "Landbrug", "Drift"),
+    "kultur": ("Events", "Kulturarv", "Formidling", "Foreninger"),
+    "besk": ("Virksomhedsservice", "Sygedagpenge", "Kontanthjælp", "Ledighed", "Afklaring", "Jobparat"),
+    "sundhed": ("Forebyggelse", "Rehabilitering", "Sundhedsfremme"),
+}
 
 COMMENTS: tuple[str, ...] = (
     "Vi mangler tid til at arbejde med digitalisering i hverdagen.",

@@ -175,24 +175,29 @@ def _random_codes(rng: np.random.Generator, n: int, prefix: str, taken: set[str]
     return out
 
 
-def _enhed_names(pattern: str, start: int, n: int, suffix_cycle: bool) -> list[str]:
-    """Names for ``n`` enheder of one pattern; the counter ``start`` keeps names unique per kind."""
-    idx = np.arange(start, start + n)
-    place = np.array(names.PLACES, dtype=object)[idx % len(names.PLACES)]
-    topic = np.array(names.TEAM_TOPICS, dtype=object)[idx % len(names.TEAM_TOPICS)]
-    district = np.array(names.DISTRICTS, dtype=object)[idx % len(names.DISTRICTS)]
+def _enhed_names(pattern: str, kind: str, start: int, n: int) -> list[str]:
+    """Names for ``n`` enheder of one pattern; the counter ``start`` keeps names unique.
+
+    Place and district names are counted per pattern over the whole tree (so two afdelinger never
+    both have "Børnehuset Vojens"), team topics per afdeling; a second round gets a number suffix.
+    """
+    vocab = names.PLACES
     if "{topic}" in pattern:
-        rounds, vocab = idx // len(names.TEAM_TOPICS), topic
+        vocab = names.TEAM_TOPICS[kind]
     elif "{district}" in pattern:
-        rounds, vocab = idx // len(names.DISTRICTS), district
-    else:
-        rounds, vocab = idx // len(names.PLACES), place
-    head, _, tail = pattern.partition("{")
-    tail = tail.partition("}")[2]
-    base = head + vocab + tail
-    if suffix_cycle:
-        base = np.where(rounds > 0, base + " " + (rounds + 1).astype(str).astype(object), base)
+        vocab = names.DISTRICTS
+    idx = np.arange(start, start + n)
+    word = np.array(vocab, dtype=object)[idx % len(vocab)]
+    rounds = idx // len(vocab)
+    head, _, rest = pattern.partition("{")
+    base = head + word + rest.partition("}")[2]
+    base = np.where(rounds > 0, base + " " + (rounds + 1).astype(str).astype(object), base)
     return list(base)
+
+
+def _counter_key(pattern: str, afd: str) -> str:
+    """Team topics restart per afdeling; place and district names are unique per pattern."""
+    return afd if "{topic}" in pattern else pattern
 
 
 def build_org_history(cfg: ScaleConfig, rng: np.random.Generator) -> OrgHistory:
@@ -234,12 +239,12 @@ def build_org_history(cfg: ScaleConfig, rng: np.random.Generator) -> OrgHistory:
     enh_iter = iter(enh_codes)
     spec_df = pd.DataFrame(enhed_specs, columns=["afd", "pattern", "kind", "sfx"])
     for (afd, pattern, kind), grp in spec_df.groupby(["afd", "pattern", "kind"], sort=False):
-        start = kind_counter.get(pattern, 0)
-        kind_counter[pattern] = start + len(grp)
-        for nm in _enhed_names(pattern, start, len(grp), suffix_cycle=True):
+        key = _counter_key(pattern, afd)
+        start = kind_counter.get(key, 0)
+        kind_counter[key] = start + len(grp)
+        for nm in _enhed_names(pattern, kind, start, len(grp)):
             add(next(enh_iter), nm, "enhed", kind, afd)
 
-    units = pd.DataFrame(rows)
     # --- 2024 (extract 1): new afdeling with enheder, one afdeling moved, new and closed enheder.
     new_code, new_name, new_parent, new_fb = NEW_AFDELING
     extra_new = _random_codes(rng, copies - 1, "2", taken, True)
@@ -289,10 +294,11 @@ def build_org_history(cfg: ScaleConfig, rng: np.random.Generator) -> OrgHistory:
     for e in (1, 2):
         for p in rng.choice(afd_with_enh, size=n_new, replace=len(afd_with_enh) < n_new):
             pat = str(pattern_of[p])
-            start = kind_counter.get(pat, 0)
-            kind_counter[pat] = start + 1
+            key = _counter_key(pat, p)
+            start = kind_counter.get(key, 0)
+            kind_counter[key] = start + 1
             new_rows.append({
-                "code": next(enh_iter), "name": _enhed_names(pat, start, 1, suffix_cycle=True)[0],
+                "code": next(enh_iter), "name": _enhed_names(pat, kind_of[p], start, 1)[0],
                 "level": "enhed", "kind": kind_of[p], "seq": 0, "first": e, "last": n_ext - 1,
                 "fallback": p, **{f"parent{x}": p for x in range(n_ext)},
             })

@@ -39,8 +39,8 @@ def load_portfolio(load: SnapshotLoad, f: LandedFile, extract_date: str) -> None
     def flag(col: str) -> str:
         return f"CASE lower(unquote({col})) WHEN 'ja' THEN true WHEN 'nej' THEN false END"
 
-    dims = f"list_distinct(list_filter(list_transform(regexp_split_to_array(coalesce(unquote({c['dims']}), ''), '[;,]'), " \
-           "x -> lower(trim(x))), x -> x <> ''))"
+    split = f"regexp_split_to_array(coalesce(unquote({c['dims']}), ''), '[;,]')"
+    dims = f"list_distinct(list_filter(list_transform({split}, x -> lower(trim(x))), x -> x <> ''))"
     parsed = f"""
         SELECT DATE {quote(extract_date)} AS extract_date, unquote({c['id']}) AS project_id,
                count(*) OVER (PARTITION BY unquote({c['id']})) AS _n_same,

@@ -116,7 +116,7 @@ def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: by
             Check("duplicate_employment", "_n_same_key > 1", "Tjenestenummer", "NULL",
                   "the Tjenestenummer occurs more than once in the extract"),
             Check("invalid_date", "start_date IS NULL", "Startdato", "_raw_start"),
-            Check("invalid_date", "_raw_end IS NOT NULL AND _raw_end NOT IN " + sql_list(OPEN_END) + " AND end_date IS NULL",
+            Check("invalid_date", f"_raw_end IS NOT NULL AND _raw_end NOT IN {sql_list(OPEN_END)} AND end_date IS NULL",
                   "Slutdato", "_raw_end"),
             Check("invalid_number", "fte IS NULL", "Beskæftigelsesgrad", "_raw_fte"),
             Check("fte_out_of_range", "fte <= 0 OR fte > 1", "Beskæftigelsesgrad", "_raw_fte",

@@ -313,6 +313,7 @@ def load_answers(load: SnapshotLoad, wave_id: str, mapping: str, f: LandedFile, 
     """Unpivot the mapped item cells and classify each answer against its scale and value labels."""
     con = load.con
     answers = temp_name("answers")
+    dont_know = sql_list(DONT_KNOW)
     item_map = ", ".join(f"('item_{k}', {quote(v)})" for k, v in enumerate(items))
     con.execute(
         f"""
@@ -330,7 +331,7 @@ def load_answers(load: SnapshotLoad, wave_id: str, mapping: str, f: LandedFile, 
               ON l.wave_id = {quote(wave_id)} AND l.variable_name = m.variable_name AND l.value = c.raw_value)
         SELECT *,
                CASE WHEN num BETWEEN scale_min AND scale_max THEN 'valid'
-                    WHEN fold_label(value_label) IN {sql_list(DONT_KNOW)} OR fold_label(raw_value) IN {sql_list(DONT_KNOW)}
+                    WHEN fold_label(value_label) IN {dont_know} OR fold_label(raw_value) IN {dont_know}
                         THEN 'dont_know'
                     ELSE 'invalid' END AS answer_status
         FROM typed
@@ -358,7 +359,8 @@ def load_wave(load: SnapshotLoad, folder: Path, landing: Path) -> None:
     if not wave_file.is_file():
         raise LandingError(wave_file.relative_to(landing).as_posix(), "the file is missing from the wave folder")
     _, closes_on = load_wave_csv(load, LandedFile.read(wave_file, landing), wave_id)
-    tree_date = load.con.execute(f"SELECT CAST({asof_extract_sql(quote(closes_on) + '::DATE')} AS VARCHAR)").fetchone()[0]
+    asof = asof_extract_sql(quote(closes_on) + "::DATE")
+    tree_date = load.con.execute(f"SELECT CAST({asof} AS VARCHAR)").fetchone()[0]
     if tree_date is None:
         raise LandingError(folder.relative_to(landing).as_posix(),
                            "no HR extract has been loaded, so the wave's org units cannot be placed in a tree")

@@ -1,0 +1,112 @@
+"""`maturity` command line: demo · run · keygen.
+
+Each command is a thin shell over package functions; `run` executes the Airflow DAG itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from maturity.errors import MaturityError
+from maturity.settings import ENV_KEY_FILE, ENV_LANDING, ENV_WAREHOUSE, create_key_file, load_settings
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from maturity.demo import generate
+
+    started = time.perf_counter()
+    summary = generate(Path(args.out), scale=args.scale, seed=args.seed, progress=lambda m: print(f"  {m}"))
+    print(summary)
+    print(f"Demo landing area ({args.scale}, seed {args.seed}) written to {Path(args.out).resolve()} "
+          f"in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if create_key_file(path):
+        print(f"Created a new local pseudonym key in {path} (git-ignored; keep it: a new key gives new "
+              "pseudonyms and reloads every HR extract).")
+    else:
+        print(f"Using the existing pseudonym key in {path}.")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from maturity import airflow_local
+    from maturity.summary import format_summary
+    from maturity.tasks import run_dir
+
+    settings = load_settings(args.landing, args.warehouse)
+    if not settings.landing_dir.is_dir():
+        raise MaturityError(f"The landing area {settings.landing_dir} does not exist "
+                            f"(set {ENV_LANDING} or pass --landing; `maturity demo --out DIR` creates one).")
+    settings.pseudonym_key()  # a missing key is a clear error before anything starts
+    # Tasks resolve their settings from the environment, exactly as under the scheduler.
+    os.environ[ENV_LANDING] = str(settings.landing_dir)
+    os.environ[ENV_WAREHOUSE] = str(settings.warehouse_dir)
+    os.environ["MATURITY_PSEUDONYM_KEY"] = settings.pseudonym_key_hex or ""
+    started = time.perf_counter()
+    home = airflow_local.configure_environment()
+    print(f"Airflow home {home} (SQLite); landing {settings.landing_dir}; warehouse {settings.warehouse_dir}")
+    if airflow_local.ensure_migrated(home):
+        print("Migrated the Airflow metadata database.")
+    dag_run = airflow_local.run_dag()
+    run_path = run_dir(settings, dag_run.run_id)
+    reports = {}
+    errors = []
+    for path in sorted(run_path.glob("ingest_*.json")):
+        payload = json.loads(path.read_text())
+        if payload.get("status") == "failed":
+            errors.append(payload["error"])
+        else:
+            reports[payload["source"]] = payload
+    print()
+    print(format_summary(settings, reports))
+    print(f"\nWarehouse (working DuckDB file): {settings.warehouse_db}")
+    print(f"Run records: {run_path}")
+    elapsed = time.perf_counter() - started
+    if str(dag_run.state) != "success":
+        message = " ".join(errors) or f"the Airflow run {dag_run.run_id} ended {dag_run.state}; see the log above"
+        print(f"\nRun failed after {elapsed:.1f} s: {message}", file=sys.stderr)
+        return 1
+    print(f"\nRun {dag_run.run_id} succeeded in {elapsed:.1f} s.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maturity", description="Digital-maturity warehouse for municipalities.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="write a synthetic landing area in the real export formats")
+    demo.add_argument("--out", required=True, help="folder to write the landing area to")
+    demo.add_argument("--scale", choices=["haderslev", "kl"], default="haderslev")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run the pipeline DAG in-process (embedded Airflow)")
+    run.add_argument("--landing", help=f"landing area (default ${ENV_LANDING} or ./landing)")
+    run.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
+    run.set_defaults(func=cmd_run)
+    keygen = sub.add_parser("keygen", help="create a local pseudonym key file if none exists")
+    keygen.add_argument("--file", default=os.environ.get(ENV_KEY_FILE, ".secrets/pseudonym.key"))
+    keygen.set_defaults(func=cmd_keygen)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except MaturityError as exc:
+        print(f"maturity {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""What each DAG task does, as plain functions: testable without a scheduler.
+
+The DAG file only wires these together. Each task records what it did as JSON under
+`<warehouse>/runs/<run_id>/`, which is how `maturity run` prints its summary and its one-sentence
+error without parsing Airflow logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from maturity.errors import MaturityError
+from maturity.settings import Settings, load_settings
+
+log = logging.getLogger("maturity")
+
+
+def airflow_settings() -> Settings:
+    """Settings inside a task: environment first, then Airflow Variables (`maturity_landing_dir`, …)."""
+    from airflow.sdk import Variable
+
+    def lookup(name: str) -> str | None:
+        try:
+            return Variable.get(name, default=None)
+        except Exception:  # noqa: BLE001 - no metadata DB/API reachable: fall back to the environment
+            return None
+
+    return load_settings(lookup=lookup)
+
+
+def run_dir(settings: Settings, run_id: str) -> Path:
+    safe = re.sub(r"[^0-9A-Za-z_.+-]", "_", run_id)
+    path = settings.runs_dir / safe
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def record(settings: Settings, run_id: str, name: str, payload: dict) -> None:
+    (run_dir(settings, run_id) / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
+
+
+def ingest(source: str, run_id: str, settings: Settings | None = None) -> dict:
+    """Ingest one landing source; data problems end the task without retries (they would fail again)."""
+    from maturity.ingest.run import ingest_source
+
+    settings = settings or airflow_settings()
+    try:
+        report = ingest_source(settings, source, progress=log.info).as_dict()
+    except MaturityError as exc:
+        record(settings, run_id, f"ingest_{source}", {"source": source, "status": "failed", "error": str(exc)})
+        _fail(str(exc))
+    record(settings, run_id, f"ingest_{source}", {"status": "ok", **report})
+    return report
+
+
+def _fail(message: str) -> None:
+    """Fail the task for good: a bad landing file or configuration is not fixed by retrying."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)

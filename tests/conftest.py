@@ -1,0 +1,52 @@
+"""Shared fixtures: a pseudonym key, settings on temporary folders, and the landing-format samples."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from maturity.ingest.run import SOURCES, ingest_source
+from maturity.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = FIXTURES / "samples"
+TEST_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+@pytest.fixture
+def sample_landing(tmp_path: Path) -> Path:
+    """A copy of the small landing-format samples (SPEC §2), safe to modify."""
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES, landing)
+    return landing
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[[Path], Settings]:
+    def make(landing: Path, warehouse: Path | None = None) -> Settings:
+        return Settings(landing.resolve(), (warehouse or tmp_path / "warehouse").resolve(), TEST_KEY)
+
+    return make
+
+
+def ingest_all(settings: Settings, sources: tuple[str, ...] = SOURCES) -> dict[str, object]:
+    """Run every source's ingest in DAG order; return the reports (or the exception) per source."""
+    out: dict[str, object] = {}
+    for source in sources:
+        try:
+            out[source] = ingest_source(settings, source, progress=lambda _m: None)
+        except Exception as exc:  # noqa: BLE001 - the tests assert on the exact exception
+            out[source] = exc
+    return out
+
+
+def table_rows(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
