@@ -22,9 +22,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     summary = generate(Path(args.out), scale=args.scale, seed=args.seed, progress=lambda m: print(f"  {m}"))
-    print(summary)
-    print(f"Demo landing area ({args.scale}, seed {args.seed}) written to {Path(args.out).resolve()} "
-          f"in {time.perf_counter() - started:.1f} s.")
+    print(f"{summary} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -27,31 +27,12 @@ UTF16 = "utf-16-le+bom"
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def obj(values: Sequence[str] | np.ndarray) -> np.ndarray:
-    """Return ``values`` as a 1-D object array of ``str`` (the column type every writer expects)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values) if not isinstance(values, np.ndarray) else values.astype(str).astype(object)
-    return out
-
-
 def int_str(values: np.ndarray, width: int = 0) -> np.ndarray:
     """Format non-negative ints (zero-padded to ``width``) as an object column of str."""
     s = np.asarray(values).astype(np.int64).astype(str)
     if width:
         s = np.strings.zfill(s, width)
     return s.astype(object)
-
-
-def blank_where(col: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Return a copy of ``col`` with the cells under ``mask`` set to the empty string."""
-    out = col.copy()
-    out[mask] = ""
-    return out
-
-
-def excel_quoted(col: np.ndarray) -> np.ndarray:
-    """Wrap each cell as Excel's text formula ``="…"``, the way SD Løn keeps leading zeros."""
-    return '="' + col + '"'
 
 
 def date_str(days: np.ndarray, sep: str = ".", order: str = "dmy") -> np.ndarray:
@@ -107,7 +88,10 @@ def join_lines(
     exactly as the SD report writes them, although they contain quote characters.
     """
     flags = [quote] * len(columns) if isinstance(quote, bool) else list(quote)
-    cols = [quote_cells(c, delimiter) if f else np.asarray(c, dtype=object) for c, f in zip(columns, flags, strict=True)]
+    cols = [
+        quote_cells(c, delimiter) if f else np.asarray(c, dtype=object)
+        for c, f in zip(columns, flags, strict=True)
+    ]
     acc = cols[0].copy() if cols else np.empty(0, dtype=object)
     for c in cols[1:]:
         acc = acc + delimiter + c
@@ -124,10 +108,7 @@ def write_text(path: Path, lines: Sequence[str], *, encoding: str, newline: str)
     """Write ``lines`` with an explicit line terminator and encoding (BOM only for UTF-16)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = newline.join(lines) + newline if lines else ""
-    if encoding == UTF16:
-        data = b"\xff\xfe" + text.encode("utf-16-le")
-    else:
-        data = text.encode(encoding)
+    data = b"\xff\xfe" + text.encode("utf-16-le") if encoding == UTF16 else text.encode(encoding)
     path.write_bytes(data)
 
 
