@@ -12,6 +12,8 @@ from airflow.sdk import Asset, dag, task
 from maturity import tasks
 
 RAW = {source: Asset(f"maturity://warehouse/raw/{source}") for source in ("reference", "hr", "surveys", "projects")}
+MARTS = Asset("maturity://warehouse/marts")
+PUBLISHED = Asset("maturity://published/marts")
 
 DOC = """
 ### Digital-maturity pipeline
@@ -19,6 +21,7 @@ Ingests the landing area (`MATURITY_LANDING_DIR` or Airflow Variable `maturity_l
 DuckDB `raw` schema of `MATURITY_WAREHOUSE_DIR`: reference data first, then HR extracts (the org trees
 the surveys are placed in), then survey waves and the project portfolio. Unchanged snapshots are skipped.
 A bad landing file fails its task at once (no retries) with one sentence naming the file.
+Then `dbt build` computes the maturity and gap marts (SPEC §3) and `publish` writes them for BI.
 """
 
 
@@ -54,9 +57,19 @@ def maturity_pipeline():
         """projects/<date>/portfolio → raw.projects (needs the dimensions)"""
         return tasks.ingest("projects", context["run_id"])
 
+    @task(outlets=[MARTS])
+    def dbt_build(**context) -> dict:
+        """dbt build: staging → intermediate → the SPEC §4 marts, with every dbt test"""
+        return tasks.transform(context["run_id"])
+
+    @task(outlets=[PUBLISHED])
+    def publish(**context) -> dict:
+        """Write the marts to published/maturity.duckdb (schema marts) and published/parquet/"""
+        return tasks.publish(context["run_id"])
+
     # One chain, not a fan-out: DuckDB allows one writing process per file, and surveys need the
     # dimensions and the HR org trees, projects the dimensions.
-    ingest_reference() >> ingest_hr() >> ingest_surveys() >> ingest_projects()
+    ingest_reference() >> ingest_hr() >> ingest_surveys() >> ingest_projects() >> dbt_build() >> publish()
 
 
 maturity_pipeline()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from maturity.ingest.run import SOURCES, ingest_source
 from maturity.settings import Settings
 

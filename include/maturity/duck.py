@@ -28,14 +28,17 @@ CREATE OR REPLACE TEMP MACRO parse_date(v, excel) AS
 CREATE OR REPLACE TEMP MACRO fold_label(v) AS
     nullif(trim(regexp_replace(replace(replace(replace(replace(lower(v), chr(160), ' '), chr(8217), ''''),
                                chr(8216), ''''), chr(8239), ' '), '\s+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO is_cpr(t) AS
+    regexp_full_match(t, '[0-9]{6}-?[0-9]{4}') AND try_strptime(left(t, 6), '%d%m%y') IS NOT NULL;
 CREATE OR REPLACE TEMP MACRO cpr_tokens(v) AS
-    list_filter(regexp_extract_all(coalesce(v, ''), '[0-9][0-9-]*[0-9]'),
-                t -> regexp_full_match(t, '[0-9]{6}-?[0-9]{4}')
-                     AND try_strptime(left(t, 6), '%d%m%y') IS NOT NULL);
+    list_filter(regexp_extract_all(coalesce(v, ''), '[0-9][0-9-]*[0-9]'), t -> is_cpr(t));
 CREATE OR REPLACE TEMP MACRO has_cpr(v) AS len(cpr_tokens(v)) > 0;
+-- Split into digit runs and the text between them and replace whole runs only, so that a CPR-shaped
+-- run is redacted while a longer digit run that merely contains one is left alone.
 CREATE OR REPLACE TEMP MACRO redact_cpr(v) AS
     CASE WHEN v IS NULL OR NOT has_cpr(v) THEN v
-         ELSE list_reduce(cpr_tokens(v), (acc, t) -> replace(acc, t, '[CPR]'), v) END;
+         ELSE array_to_string(list_transform(regexp_extract_all(v, '[0-9][0-9-]*[0-9]|[0-9]|[^0-9]+'),
+                                             t -> CASE WHEN is_cpr(t) THEN '[CPR]' ELSE t END), '') END;
 """
 
 

@@ -61,3 +61,28 @@ def _fail(message: str) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     raise AirflowFailException(message)
+
+
+def transform(run_id: str, settings: Settings | None = None) -> dict:
+    """dbt build: staging → intermediate → marts with every dbt test."""
+    from maturity.transform import build
+
+    settings = settings or airflow_settings()
+    try:
+        lines = build(settings, progress=log.info)
+    except MaturityError as exc:
+        record(settings, run_id, "transform", {"status": "failed", "error": str(exc)})
+        _fail(str(exc))
+    summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "")
+    record(settings, run_id, "transform", {"status": "ok", "summary": summary.strip()})
+    return {"summary": summary.strip()}
+
+
+def publish(run_id: str, settings: Settings | None = None) -> dict:
+    """Write the marts to the published DuckDB file and Parquet set for BI."""
+    from maturity.publish import publish as do_publish
+
+    settings = settings or airflow_settings()
+    out = do_publish(settings)
+    record(settings, run_id, "publish", {"status": "ok", "published": str(out)})
+    return {"published": str(out)}

@@ -123,17 +123,19 @@ def locate_columns(
 ) -> dict[str, list[int]]:
     """Map canonical names to column positions by header name.
 
-    `required`/`optional` map canonical name → header name as in the contract. A header named twice
-    is an error unless listed in `repeated` (SD's two `Ansættelsesstatus` columns).
+    `required`/`optional` map canonical name → header name as in the contract. A contract column named
+    twice is an error unless listed in `repeated` (SD's two `Ansættelsesstatus` columns); columns outside
+    the contract are dropped anyway, so their duplicates do not matter.
     """
     positions: dict[str, list[int]] = {}
     for i, name in enumerate(columns):
         if name.strip():
             positions.setdefault(norm_header(name), []).append(i)
-    for name, pos in positions.items():
-        if len(pos) > 1 and name not in repeated:
-            raise LandingError(f.rel, f"the header has the column '{columns[pos[0]]}' {len(pos)} times")
     wanted = {**required, **(optional or {})}
+    contract = {norm_header(h) for h in wanted.values()}
+    for name, pos in positions.items():
+        if len(pos) > 1 and name in contract and name not in repeated:
+            raise LandingError(f.rel, f"the header has the column '{columns[pos[0]]}' {len(pos)} times")
     found = {canon: positions[norm_header(h)] for canon, h in wanted.items() if norm_header(h) in positions}
     missing = [h for canon, h in required.items() if canon not in found]
     if missing:

@@ -40,7 +40,8 @@ def load_portfolio(load: SnapshotLoad, f: LandedFile, extract_date: str) -> None
         return f"CASE lower(unquote({col})) WHEN 'ja' THEN true WHEN 'nej' THEN false END"
 
     split = f"regexp_split_to_array(coalesce(unquote({c['dims']}), ''), '[;,]')"
-    dims = f"list_distinct(list_filter(list_transform({split}, x -> lower(trim(x))), x -> x <> ''))"
+    ids = f"list_filter(list_transform({split}, x -> lower(trim(x))), x -> x <> '')"
+    dims = f"list_filter({ids}, (x, i) -> list_position({ids}, x) = i)"  # first occurrence, order kept
     parsed = f"""
         SELECT DATE {quote(extract_date)} AS extract_date, unquote({c['id']}) AS project_id,
                count(*) OVER (PARTITION BY unquote({c['id']})) AS _n_same,

@@ -110,5 +110,5 @@ def read_pseudonymised(
     con.register(f"{name}_arrow", arrow)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     con.unregister(f"{name}_arrow")
-    _number_lines(con, name, dialect.header_line + 1, rejects)
+    _number_lines(con, name, f, dialect, rejects, parser="arrow")
     return Batch(name, ncols, table.num_rows, rejects)

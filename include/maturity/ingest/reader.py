@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from maturity.duck import ensure_encodings
 from maturity.errors import LandingError
@@ -48,23 +50,66 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, table: str, first_line: int, rejects: list[Reject]) -> None:
-    """Give loaded rows their physical line: the data lines in order, skipping the rejected ones."""
-    con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-    rejected = sorted({r.line for r in rejects})
+def record_lines(f: LandedFile, dialect: Dialect) -> tuple[np.ndarray, np.ndarray]:
+    """Physical line (1-based) of every record below the header, and the line number DuckDB reports for it.
+
+    A record starts on a line that is not blank and lies outside quotes (an even number of `"` before
+    it); a line inside quotes continues the record above it (a text with an embedded line break). DuckDB
+    numbers lines without those embedded breaks, so its numbering drifts from the file after such a
+    text or a blank line. Vectorised over the bytes (`"` and LF are single units in UTF-8, Windows-1252
+    and UTF-16), no Python loop over lines.
+    """
+    data = f.data
+    if dialect.encoding == "utf-16":
+        units = np.frombuffer(data, dtype=">u2" if data[:2] == b"\xfe\xff" else "<u2", count=len(data) // 2)
+    else:
+        units = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(units == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(units)]))
+    length = ends - starts
+    blank = (length == 0) | ((length == 1) & (units[np.maximum(ends - 1, 0)] == 13))
+    inside = np.searchsorted(np.flatnonzero(units == 34), starts) % 2 == 1
+    lineno = np.arange(1, len(starts) + 1)
+    reported = lineno - np.cumsum(inside)
+    record = ~inside & ~blank & (lineno > dialect.header_line)
+    return lineno[record], reported[record]
+
+
+def _number_lines(
+    con: duckdb.DuckDBPyConnection, table: str, f: LandedFile, dialect: Dialect, rejects: list[Reject],
+    parser: str = "duckdb",
+) -> None:
+    """Give loaded rows, and the rejects, the physical line they start on in the file.
+
+    The parsers number rows, not lines: after a text with an embedded line break (or a blank line) their
+    numbers drift from what a data engineer sees in an editor. When the file has more lines than
+    records, the records are located in the bytes (`record_lines`) and the rejects matched to them by the
+    parser's numbering (`parser`: DuckDB counts lines outside quotes, Arrow counts non-blank records).
+    If that cannot be matched (e.g. stray quotes inside unquoted cells) the parser's numbering is kept.
+    """
     n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    con.execute(
-        f"""
-        UPDATE {table} SET _line = numbered.line
-        FROM (
-            SELECT line, row_number() OVER (ORDER BY line) AS rn
-            FROM range({first_line}, {first_line + n + len(rejected)}) AS r(line)
-            WHERE line NOT IN (SELECT unnest(?::BIGINT[]))
-        ) AS numbered
-        WHERE {table}._ord = numbered.rn
-        """,
-        [rejected],
-    )
+    total = n + len(rejects)
+    first = dialect.header_line + 1
+    lines = None
+    if dialect.encoding == "utf-16" or f.data.count(b"\n") + (not f.data.endswith(b"\n")) != first - 1 + total:
+        found, reported = record_lines(f, dialect)
+        if len(found) == total:
+            keys = np.array([r.line for r in rejects], dtype=np.int64)
+            idx = np.searchsorted(reported, keys) if parser == "duckdb" else keys - first
+            if np.all((idx >= 0) & (idx < total)) and len(np.unique(idx)) == len(idx):
+                for reject, i in zip(rejects, idx, strict=True):
+                    reject.line = int(found[i])
+                lines = np.delete(found, idx)
+    if lines is None:  # one line per record: the rows fill the lines the rejects leave free
+        lines = np.setdiff1d(np.arange(first, first + total), [r.line for r in rejects])[:n]
+    numbered = pa.table({"_ord": np.arange(1, n + 1, dtype=np.int64), "_phys": lines.astype(np.int64)})
+    con.register(f"{table}_lines", numbered)
+    try:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
+        con.execute(f"UPDATE {table} SET _line = l._phys FROM {table}_lines AS l WHERE {table}._ord = l._ord")
+    finally:
+        con.unregister(f"{table}_lines")
     con.execute(f"ALTER TABLE {table} DROP COLUMN _ord")
 
 
@@ -94,7 +139,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) ->
                 {_sql_str(str(f.path))}, encoding={_sql_str(dialect.duckdb_encoding)},
                 delim={_sql_str(dialect.delimiter)}, quote='"', escape='"', header=false,
                 skip={dialect.header_line}, auto_detect=false, columns={columns},
-                store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}', strict_mode=false,
+                store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}', strict_mode=true,
                 max_line_size=10000000
             ) WITH ORDINALITY
             """
@@ -104,7 +149,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) ->
         raise LandingError(f.rel, f"it cannot be read as {dialect.encoding} CSV ({first})") from None
     rejects = _collect_rejects(con, rej)
     con.execute(f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
-    _number_lines(con, table, dialect.header_line + 1, rejects)
+    _number_lines(con, table, f, dialect, rejects)
     loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Batch(table, ncols, loaded, rejects)
 

@@ -1,0 +1,42 @@
+# The README's two commands: `make run` (set up + demo + pipeline) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+LANDING ?= landing
+WAREHOUSE ?= warehouse
+KEY_FILE ?= .secrets/pseudonym.key
+SCALE ?= haderslev
+SEED ?= 42
+
+.PHONY: install run demo test lint bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
+
+run: install
+	$(BIN)/maturity keygen --file $(KEY_FILE)
+	$(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
+	MATURITY_PSEUDONYM_KEY_FILE=$(KEY_FILE) $(BIN)/maturity run --landing $(LANDING) --warehouse $(WAREHOUSE)
+
+test: install
+	$(BIN)/ruff check include dags tests bench
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check include dags tests bench
+
+bench: install
+	$(BIN)/python bench/bench_ingest.py
+
+clean:
+	rm -rf $(WAREHOUSE) .airflow

@@ -1,0 +1,57 @@
+-- Extract × unit capacity pooled over each unit's subtree of that extract's own tree, before
+-- suppression. Every unit of the tree has a row (headcount 0 included).
+
+with
+
+persons as (
+
+    select * from {{ ref('int_persons_placed') }}
+
+),
+
+org_units as (
+
+    select * from {{ ref('int_org_units_depthed') }}
+
+),
+
+closure as (
+
+    select * from {{ ref('int_org_units_closured') }}
+
+),
+
+pooled as (
+
+    select
+        persons.extract_date,
+        closure.ancestor_org_unit_id as org_unit_id,
+        count(*) as headcount,
+        sum(persons.fte) as fte,
+        sum(persons.transformation_fte) as transformation_fte,
+        sum(persons.dedicated_fte) as dedicated_fte
+
+    from persons
+    inner join closure
+        on
+            persons.extract_date = closure.extract_date
+            and persons.placed_org_unit_id = closure.org_unit_id
+    group by persons.extract_date, closure.ancestor_org_unit_id
+
+)
+
+select
+    org_units.extract_date,
+    org_units.org_unit_id,
+    org_units.parent_org_unit_id,
+    org_units.depth,
+    coalesce(pooled.headcount, 0) as headcount,
+    coalesce(pooled.fte, 0) as fte,
+    coalesce(pooled.transformation_fte, 0) as transformation_fte,
+    coalesce(pooled.dedicated_fte, 0) as dedicated_fte
+
+from org_units
+left join pooled
+    on
+        org_units.extract_date = pooled.extract_date
+        and org_units.org_unit_id = pooled.org_unit_id

@@ -1,0 +1,75 @@
+-- One row per person with an active employment on the extract date (SPEC §3.8): placed in the unit
+-- of their active employment with the largest Beskæftigelsesgrad (ties: lowest org_unit_id), carrying
+-- all their active employments' FTE and their valid team memberships.
+
+with
+
+active_employments as (
+
+    select * from {{ ref('int_employments_activated') }}
+
+),
+
+memberships as (
+
+    select * from {{ ref('int_team_memberships_validated') }}
+    where not is_quarantined
+
+),
+
+placement as (
+
+    select
+        extract_date,
+        person_key,
+        org_unit_id as placed_org_unit_id
+
+    from active_employments
+    qualify row_number() over (
+        partition by extract_date, person_key order by fte desc, org_unit_id asc
+    ) = 1
+
+),
+
+person_fte as (
+
+    select
+        extract_date,
+        person_key,
+        sum(fte) as fte
+
+    from active_employments
+    group by extract_date, person_key
+
+),
+
+person_team as (
+
+    select
+        extract_date,
+        person_key,
+        sum(fte * share_pct / 100) as transformation_fte,
+        coalesce(sum(fte * share_pct / 100) filter (where is_dedicated), 0) as dedicated_fte
+
+    from memberships
+    group by extract_date, person_key
+
+)
+
+select
+    placement.extract_date,
+    placement.person_key,
+    placement.placed_org_unit_id,
+    person_fte.fte,
+    coalesce(person_team.transformation_fte, 0) as transformation_fte,
+    coalesce(person_team.dedicated_fte, 0) as dedicated_fte
+
+from placement
+inner join person_fte
+    on
+        placement.extract_date = person_fte.extract_date
+        and placement.person_key = person_fte.person_key
+left join person_team
+    on
+        placement.extract_date = person_team.extract_date
+        and placement.person_key = person_team.person_key

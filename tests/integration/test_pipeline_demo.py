@@ -1,0 +1,126 @@
+"""End to end on the demo municipality through the real Airflow DAG (`maturity run` → dag.test()).
+
+Checks the privacy promise (no CPR-shaped string, no name from the HR files anywhere in the DuckDB
+file) and idempotence (a second run on an unchanged landing area changes no table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.slow
+CPR = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("demo")
+    landing, warehouse = base / "landing", base / "warehouse"
+    env = {**os.environ, "MATURITY_PSEUDONYM_KEY": TEST_KEY, "AIRFLOW_HOME": str(base / "airflow")}
+    subprocess.run([sys.executable, "-m", "maturity.cli", "demo", "--out", str(landing)], check=True, env=env,
+                   capture_output=True)
+    first = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
+                            "--warehouse", str(warehouse)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return {"landing": landing, "warehouse": warehouse, "env": env, "first": first}
+
+
+def _text_values(db: Path) -> list[tuple[str, str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = con.execute(
+            """SELECT table_schema, table_name, column_name FROM information_schema.columns
+               WHERE data_type IN ('VARCHAR') OR data_type LIKE 'VARCHAR[]'"""
+        ).fetchall()
+        out = []
+        for schema, table, column in cols:
+            rows = con.execute(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{schema}"."{table}" '
+                               f'WHERE "{column}" IS NOT NULL').fetchall()
+            out += [(f"{schema}.{table}", column, r[0]) for r in rows]
+        return out
+    finally:
+        con.close()
+
+
+def _hr_names(landing: Path) -> set[str]:
+    """Full names of every person in the demo SD files (column 2 of the personnel report)."""
+    names: set[str] = set()
+    for path in landing.glob("hr/*/employees.csv"):
+        text = path.read_bytes().decode("cp1252")
+        for line in text[text.index("CPR-nummer"):].splitlines()[1:]:
+            parts = line.split(";")
+            if len(parts) > 2 and parts[1].strip():
+                names.add(parts[1].strip())
+    return names
+
+
+def _word_pairs(text: str) -> set[str]:
+    words = re.findall(r"[^\W\d_]+", text)
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+
+
+def test_run_prints_per_source_summary(demo_run: dict) -> None:
+    out = demo_run["first"].stdout
+    for source in ("reference", "hr", "surveys", "projects"):
+        assert re.search(rf"^{source}\s+\d+\s+[\d,]+\s+[\d,]+\s+[\d,]+", out, re.M), out[-2000:]
+    assert "succeeded" in out
+
+
+def test_no_cpr_or_name_in_any_text_column(demo_run: dict) -> None:
+    db = demo_run["warehouse"] / "warehouse.duckdb"
+    names = _hr_names(demo_run["landing"])
+    assert len(names) > 1000  # the demo really has names to leak
+    values = _text_values(db)
+    assert len(values) > 1000
+    cpr_hits = [(t, c, v) for t, c, v in values if any(_valid_date(m.group(1)) for m in CPR.finditer(v))]
+    assert cpr_hits == []
+    # A name never appears: no first/last name pair anywhere, and no name word at all in the tables
+    # derived from the SD files (where a name could only have come from the personnel report).
+    name_pairs = {p for n in names for p in _word_pairs(n)}
+    pairs = set().union(*(_word_pairs(v) for _t, _c, v in values))
+    assert pairs & name_pairs == set()
+    name_words = {w for n in names for w in n.split()}
+    hr_words = {w for t, _c, v in values if t in ("raw.employments", "raw.team_memberships", "raw.quarantine")
+                for w in re.findall(r"[^\W\d_]+", v)}
+    assert hr_words & name_words == set()
+
+
+def _valid_date(ddmmyy: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.datetime.strptime(ddmmyy, "%d%m%y")
+    except ValueError:
+        return False
+    return True
+
+
+def _table_digests(db: Path) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        return {f"{s}.{t}": hashlib.sha256(repr(con.execute(f'SELECT * FROM "{s}"."{t}" ORDER BY ALL').fetchall())
+                                           .encode()).hexdigest() for s, t in tables}
+    finally:
+        con.close()
+
+
+def test_second_run_changes_no_table(demo_run: dict) -> None:
+    db = demo_run["warehouse"] / "warehouse.duckdb"
+    before = _table_digests(db)
+    second = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(demo_run["landing"]),
+                             "--warehouse", str(demo_run["warehouse"])], env=demo_run["env"],
+                            capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert _table_digests(db) == before
+    assert "4 unchanged" in second.stdout  # four survey waves skipped as unchanged snapshots
