@@ -41,7 +41,7 @@ def plain_read(landing: Path, db: Path) -> int:
             con.execute(
                 f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{path}', encoding='{d.duckdb_encoding}', "
                 f"delim='{d.delimiter}', header=false, skip={d.header_line}, all_varchar=true, "
-                f"strict_mode=false, null_padding=true)")
+                f"strict_mode=false)")
         elif path.suffix == ".xlsx":
             for k, sheet in enumerate(xlsx_sheets(LandedFile.read(path, landing))):
                 con.execute(f"CREATE TABLE t{i}_{k} AS SELECT * FROM read_xlsx('{path}', sheet='{sheet}', "

@@ -68,6 +68,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(format_summary(settings, reports))
     print(f"\nWarehouse (working DuckDB file): {settings.warehouse_db}")
+    published = settings.warehouse_dir / "published"
+    if (published / "maturity.duckdb").exists():
+        print(f"Published marts for BI: {published / 'maturity.duckdb'} (schema marts), {published / 'parquet'}/")
     print(f"Run records: {run_path}")
     elapsed = time.perf_counter() - started
     if str(dag_run.state) != "success":

@@ -20,10 +20,14 @@ CREATE OR REPLACE TEMP MACRO parse_num(v, danish) AS
     TRY_CAST(CASE WHEN danish THEN replace(replace(replace(unquote(v), ' ', ''), '.', ''), ',', '.')
                   ELSE replace(unquote(v), ' ', '') END AS DOUBLE);
 CREATE OR REPLACE TEMP MACRO parse_date(v, excel) AS
-    CASE WHEN excel AND regexp_full_match(unquote(v), '[0-9]+(\.[0-9]+)?')
+    CASE WHEN unquote(v) IS NULL THEN NULL
+         WHEN excel AND regexp_full_match(unquote(v), '[0-9]+(\.[0-9]+)?')
          THEN DATE '1899-12-30' + CAST(floor(CAST(unquote(v) AS DOUBLE)) AS INTEGER)
-         ELSE CAST(coalesce(try_strptime(unquote(v), '%Y-%m-%d'), try_strptime(unquote(v), '%d-%m-%Y'),
-                            try_strptime(unquote(v), '%d.%m.%Y'),
+         WHEN regexp_full_match(unquote(v), '[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}')
+         THEN CAST(try_strptime(unquote(v), '%d.%m.%Y') AS DATE)
+         WHEN regexp_full_match(unquote(v), '[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}')
+         THEN CAST(try_strptime(unquote(v), '%d-%m-%Y') AS DATE)
+         ELSE CAST(coalesce(try_strptime(unquote(v), '%Y-%m-%d'),
                             try_strptime(unquote(v), '%Y-%m-%d %H:%M:%S')) AS DATE) END;
 CREATE OR REPLACE TEMP MACRO fold_label(v) AS
     nullif(trim(regexp_replace(replace(replace(replace(replace(lower(v), chr(160), ' '), chr(8217), ''''),
@@ -32,11 +36,12 @@ CREATE OR REPLACE TEMP MACRO is_cpr(t) AS
     regexp_full_match(t, '[0-9]{6}-?[0-9]{4}') AND try_strptime(left(t, 6), '%d%m%y') IS NOT NULL;
 CREATE OR REPLACE TEMP MACRO cpr_tokens(v) AS
     list_filter(regexp_extract_all(coalesce(v, ''), '[0-9][0-9-]*[0-9]'), t -> is_cpr(t));
-CREATE OR REPLACE TEMP MACRO has_cpr(v) AS len(cpr_tokens(v)) > 0;
+CREATE OR REPLACE TEMP MACRO has_cpr(v) AS
+    coalesce(regexp_matches(v, '[0-9]{6}-?[0-9]{4}'), false) AND len(cpr_tokens(v)) > 0;
 -- Split into digit runs and the text between them and replace whole runs only, so that a CPR-shaped
 -- run is redacted while a longer digit run that merely contains one is left alone.
 CREATE OR REPLACE TEMP MACRO redact_cpr(v) AS
-    CASE WHEN v IS NULL OR NOT has_cpr(v) THEN v
+    CASE WHEN NOT has_cpr(v) THEN v
          ELSE array_to_string(list_transform(regexp_extract_all(v, '[0-9][0-9-]*[0-9]|[0-9]|[^0-9]+'),
                                              t -> CASE WHEN is_cpr(t) THEN '[CPR]' ELSE t END), '') END;
 """

@@ -172,15 +172,13 @@ def read_xlsx(
     n = next(_counter)
     table = f"src_{n}"
     try:
-        rel = con.sql(
-            f"SELECT * FROM read_xlsx({_sql_str(str(f.path))}, sheet={_sql_str(sheet)}, header=false, "
-            "all_varchar=true, ignore_errors=true, stop_at_empty=false) WITH ORDINALITY"
-        )
-        names = [c for c in rel.columns if c != "ordinality"]
+        source = (f"read_xlsx({_sql_str(str(f.path))}, sheet={_sql_str(sheet)}, header=false, "
+                  "all_varchar=true, ignore_errors=true, stop_at_empty=false)")
+        names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         select = ", ".join(f'"{c}" AS c{i}' for i, c in enumerate(names))
         not_blank = " OR ".join(f"nullif(trim(\"{c}\"), '') IS NOT NULL" for c in names) or "false"
         con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT {select}, ordinality AS _line FROM rel "
+            f"CREATE TEMP TABLE {table} AS SELECT {select}, ordinality AS _line FROM {source} WITH ORDINALITY "
             f"WHERE {not_blank} ORDER BY ordinality"
         )
     except duckdb.Error as exc:
