@@ -124,3 +124,15 @@ def test_second_run_changes_no_table(demo_run: dict) -> None:
     assert second.returncode == 0, second.stderr[-3000:]
     assert _table_digests(db) == before
     assert "4 unchanged" in second.stdout  # four survey waves skipped as unchanged snapshots
+
+
+def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_run: dict) -> None:
+    """The formulas' YAML unit tests (hand-computed expectations) against the real dbt-duckdb adapter."""
+    from maturity.settings import Settings
+    from maturity.transform import run_dbt
+
+    settings = Settings(demo_run["landing"], demo_run["warehouse"], TEST_KEY)
+    lines = run_dbt(settings, ["test", "--select", "test_type:unit"], progress=lambda _line: None)
+    done = next(line for line in reversed(lines) if "PASS=" in line)
+    assert "ERROR=0" in done and "FAIL=0" in done, done
+    assert int(re.search(r"PASS=(\d+)", done).group(1)) >= 20
