@@ -49,3 +49,23 @@ def table_rows(settings: Settings, sql: str, params: list | None = None) -> list
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def ingest_all_shared() -> Callable[..., dict[str, object]]:
+    """`ingest_all` with the warehouse's DuckDB instance kept open between the sources.
+
+    Each `ingest_source` opens and closes its own connection; while one more connection stays open in
+    this process they share one database instance, so the encodings extension (Windows-1252, ~1 s per
+    instance) is loaded once per warehouse instead of once per source. For module-scoped fixtures.
+    """
+    from maturity import duck
+
+    def run(settings: Settings, sources: tuple[str, ...] = SOURCES) -> dict[str, object]:
+        keep = duck.connect(settings.warehouse_db)
+        try:
+            return ingest_all(settings, sources)
+        finally:
+            keep.close()
+
+    return run

@@ -16,13 +16,15 @@ import duckdb
 MACROS = r"""
 CREATE OR REPLACE TEMP MACRO unquote(v) AS
     nullif(trim(regexp_replace(trim(v), '^="(.*)"$', '\1', 's')), '');
+CREATE OR REPLACE TEMP MACRO finite(x) AS CASE WHEN isfinite(x) THEN x END;  -- 'nan', 'inf', '1e400' are no amounts
 CREATE OR REPLACE TEMP MACRO parse_num(v, danish) AS
-    TRY_CAST(CASE WHEN danish THEN replace(replace(replace(unquote(v), ' ', ''), '.', ''), ',', '.')
-                  ELSE replace(unquote(v), ' ', '') END AS DOUBLE);
+    finite(TRY_CAST(CASE WHEN danish THEN replace(replace(replace(unquote(v), ' ', ''), '.', ''), ',', '.')
+                         ELSE replace(unquote(v), ' ', '') END AS DOUBLE));
 CREATE OR REPLACE TEMP MACRO parse_date(v, excel) AS
     CASE WHEN unquote(v) IS NULL THEN NULL
-         WHEN excel AND regexp_full_match(unquote(v), '[0-9]+(\.[0-9]+)?')
-         THEN DATE '1899-12-30' + CAST(floor(CAST(unquote(v) AS DOUBLE)) AS INTEGER)
+         WHEN excel AND regexp_full_match(unquote(v), '[0-9]+(\.[0-9]+)?')  -- a serial up to 31.12.9999
+         THEN CASE WHEN CAST(unquote(v) AS DOUBLE) < 2958466
+                   THEN DATE '1899-12-30' + CAST(floor(CAST(unquote(v) AS DOUBLE)) AS INTEGER) END
          WHEN regexp_full_match(unquote(v), '[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}')
          THEN CAST(try_strptime(unquote(v), '%d.%m.%Y') AS DATE)
          WHEN regexp_full_match(unquote(v), '[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}')

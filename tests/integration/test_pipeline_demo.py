@@ -136,3 +136,39 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(demo_run: dict) -> None:
     done = next(line for line in reversed(lines) if "PASS=" in line)
     assert "ERROR=0" in done and "FAIL=0" in done, done
     assert int(re.search(r"PASS=(\d+)", done).group(1)) >= 20
+
+
+def test_disclosure_audit_on_published_demo_marts(demo_run: dict) -> None:
+    """SPEC §3.9 objective on the real demo: per wave × dimension, build the linear system of published
+    n × mean sums (unit rows and, where published, the two alignment group sums) over the counted
+    respondents and show that no suppressed unit sum and no set of fewer than min_cell respondents is
+    determined by it."""
+    from maturity.privacy import audit_linear, role_class
+
+    db = demo_run["warehouse"] / "warehouse.duckdb"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        groups = con.execute(
+            "SELECT DISTINCT wave_id, dimension_id FROM marts.fct_maturity_scores ORDER BY ALL").fetchall()
+        checked = 0
+        for wave_id, dimension_id in groups:
+            respondents = con.execute(
+                "SELECT org_unit_id, role FROM intermediate.int_respondent_dimensions_scored "
+                "WHERE wave_id = ? AND dimension_id = ? ORDER BY respondent_id", [wave_id, dimension_id]).fetchall()
+            parents = dict(con.execute(
+                """SELECT o.org_unit_id, o.parent_org_unit_id FROM marts.dim_org_units o
+                   JOIN marts.dim_waves w ON o.extract_date = w.hr_extract_date WHERE w.wave_id = ?""",
+                [wave_id]).fetchall())
+            published = {r[0] for r in con.execute(
+                "SELECT org_unit_id FROM marts.fct_maturity_scores WHERE wave_id = ? AND dimension_id = ? "
+                "AND NOT is_suppressed", [wave_id, dimension_id]).fetchall()}
+            alignment = con.execute(
+                "SELECT NOT is_suppressed FROM marts.fct_leadership_alignment WHERE wave_id = ? AND dimension_id = ?",
+                [wave_id, dimension_id]).fetchone()[0]
+            findings = audit_linear([u for u, _ in respondents], [role_class(r) for _, r in respondents], parents,
+                                    published, alignment_published=alignment, min_cell=5)
+            assert [f for f in findings if f.blocking] == [], (wave_id, dimension_id, findings[:3])
+            checked += 1
+        assert checked >= 28
+    finally:
+        con.close()

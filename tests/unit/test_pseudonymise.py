@@ -6,7 +6,6 @@ import hashlib
 import hmac
 
 import pyarrow as pa
-
 from maturity.ingest.pseudonymise import cpr_digits, hmac_sha256_hex, keyed_hash
 
 

@@ -17,6 +17,7 @@ from maturity.errors import LandingError
 
 DELIMITERS = (";", "\t", ",")
 _EXCEL_QUOTED = re.compile(r'^="(.*)"$', re.S)
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 def norm_header(name: str) -> str:
@@ -101,7 +102,8 @@ def sniff(f: LandedFile, *, header_contains: str | None = None, has_header: bool
     else:
         index = next((i for i, line in enumerate(lines) if line.strip()), 0)
     line = lines[index]
-    counts = {d: line.count(d) for d in DELIMITERS}
+    unquoted = _QUOTED.sub("", line)  # a label like "Anden rolle, fx konsulent" must not vote for ','
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the order ; TAB ,
     if counts[delimiter] == 0:
         raise LandingError(f.rel, "the delimiter cannot be determined (expected ',', ';' or TAB in the first row)")

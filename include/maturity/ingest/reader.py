@@ -120,7 +120,9 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, rejects_table: str) -> list
         FROM {rejects_table} GROUP BY line ORDER BY line
         """
     ).fetchall()
-    return [Reject(int(line), f"unparseable row ({kind.lower()})", text) for line, kind, text in rows]
+    # DuckDB's text of a rejected row may carry the line break before it (CRLF files, blank lines).
+    return [Reject(int(line), f"unparseable row ({kind.lower()})", text and text.strip("\r\n"))
+            for line, kind, text in rows]
 
 
 def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) -> Batch:
@@ -128,6 +130,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) ->
     n = next(_counter)
     table, rej, scan = f"src_{n}", f"rej_{n}", f"scan_{n}"
     ncols = len(dialect.columns)
+    while ncols > 1 and not dialect.columns[ncols - 1]:
+        ncols -= 1  # an empty trailing header cell (SurveyXact): DuckDB accepts rows with or without it
     if dialect.encoding == "cp1252":
         ensure_encodings(con)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"

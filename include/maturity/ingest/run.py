@@ -23,14 +23,14 @@ import duckdb
 from maturity import duck
 from maturity.errors import LandingError, MaturityError
 from maturity.ingest import portfolio, reference, sd_loen, surveyxact
-from maturity.ingest.dialect import LandedFile, norm_header
+from maturity.ingest.dialect import LandedFile, norm_header, sniff, unquote_cell
 from maturity.ingest.store import SnapshotLoad, delete_snapshot, ensure_schema
 from maturity.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Bump when a change to the readers should reload every snapshot.
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"
 SOURCES = ("reference", "hr", "surveys", "projects")
 
 
@@ -41,6 +41,7 @@ class Snapshot:
     files: list[Path]
     loader: Callable[[SnapshotLoad], None]
     depends_on: list[str] = field(default_factory=list)  # extra fingerprint parts (e.g. the as-of tree)
+    problem: LandingError | None = None  # found while planning: reported, the snapshot's loaded data is kept
 
 
 @dataclass
@@ -97,8 +98,10 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> lis
         for date, folder in _dated_folders(landing / "projects", "projects"):
             files = [p for p in (folder / "portfolio.xlsx", folder / "portfolio.csv") if p.is_file()]
             if len(files) != 1:
-                raise LandingError(f"projects/{date}", "expected one portfolio.xlsx or portfolio.csv"
-                                   + (", found both" if files else ", found none"))
+                snaps.append(_unusable("projects", date, LandingError(
+                    f"projects/{date}", "expected one portfolio.xlsx or portfolio.csv"
+                    + (", found both" if files else ", found none"))))
+                continue
             snaps.append(Snapshot("projects", date, files,
                                   lambda load, f=files[0], date=date: portfolio.load_portfolio(
                                       load, LandedFile.read(f, landing), date),
@@ -108,30 +111,45 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> lis
         root = landing / "surveys"
         snaps = []
         for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-            closes_on = _peek_closes_on(folder)
+            try:
+                files = surveyxact.wave_files(folder, landing)
+            except LandingError as exc:  # one broken wave folder must not hold back the others
+                snaps.append(_unusable("surveys", folder.name, exc))
+                continue
+            closes_on = _peek_closes_on(folder, landing)
             tree = con.execute(
-                f"SELECT CAST({surveyxact.asof_extract_sql('TRY_CAST(? AS DATE)')} AS VARCHAR)", [closes_on]
+                f"SELECT CAST({surveyxact.asof_extract_sql('parse_date(?, false)')} AS VARCHAR)", [closes_on]
             ).fetchone()[0]
             tree_sha = con.execute(
                 "SELECT string_agg(sha256, ',' ORDER BY file_path) FROM raw.manifest "
                 "WHERE source = 'hr' AND snapshot_key = ? AND file_path LIKE '%org_units.csv'", [tree]).fetchone()[0]
-            snaps.append(Snapshot("surveys", folder.name, surveyxact.wave_files(folder, landing),
+            snaps.append(Snapshot("surveys", folder.name, files,
                                   lambda load, folder=folder: surveyxact.load_wave(load, folder, landing),
                                   [str(tree), str(tree_sha), _dimensions_fingerprint(con)]))
         return snaps
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
 
 
-def _peek_closes_on(folder: Path) -> str | None:
-    """closes_on decides the as-of tree, which is part of the wave's fingerprint; parsed fully at load."""
+def _unusable(source: str, key: str, problem: LandingError) -> Snapshot:
+    return Snapshot(source, key, [], lambda _load: None, problem=problem)
+
+
+def _peek_closes_on(folder: Path, landing: Path) -> str | None:
+    """closes_on decides the as-of tree, which is part of the wave's fingerprint; parsed fully at load.
+
+    Read in the file's own dialect (any encoding and delimiter of SPEC §2), so that the fingerprint names
+    the same tree the load will use.
+    """
     try:
-        text = (folder / "wave.csv").read_bytes().decode("utf-8-sig", errors="replace")
+        f = LandedFile.read(folder / "wave.csv", landing)
+        dialect = sniff(f)
+        text = f.data.decode({"utf-8": "utf-8-sig", "utf-16": "utf-16", "cp1252": "cp1252"}[dialect.encoding],
+                             errors="replace")
         lines = [line for line in text.splitlines() if line.strip()]
-        delimiter = max(";\t,", key=lines[0].count)
-        rows = list(csv.reader(lines[:2], delimiter=delimiter))
-        header = [norm_header(h) for h in rows[0]]
-        return rows[1][header.index("closes_on")].strip()
-    except (OSError, IndexError, ValueError):
+        rows = list(csv.reader(lines[:2], delimiter=dialect.delimiter))
+        header = [norm_header(unquote_cell(h)) for h in rows[0]]
+        return unquote_cell(rows[1][header.index("closes_on")])
+    except (OSError, IndexError, ValueError, LandingError):
         return None
 
 
@@ -163,6 +181,10 @@ def ingest_source(settings: Settings, source: str, progress: Callable[[str], Non
         current = dict(con.execute("SELECT snapshot_key, fingerprint FROM raw.snapshots WHERE source = ?",
                                    [source]).fetchall())
         for snap in snapshots:
+            if snap.problem is not None:
+                report.errors.append(str(snap.problem))
+                progress(f"{source}: snapshot {snap.key} not loaded: {snap.problem}")
+                continue
             try:
                 fp = fingerprint(snap, settings.landing_dir)
             except LandingError as exc:

@@ -231,9 +231,13 @@ def load_labels(load: SnapshotLoad, wave_id: str, f: LandedFile, batch: Batch) -
     load.load(
         f, batch,
         f"""SELECT {quote(wave_id)} AS wave_id, unquote(c0) AS variable_name, unquote(c1) AS value,
+                   row_number() OVER (PARTITION BY lower(unquote(c0)), unquote(c1) ORDER BY _line) AS _nth,
                    redact_cpr(trim(c2)) AS value_label, c2 AS _raw_label, _line FROM {batch.table}""",
         "survey_labels", ["wave_id", "variable_name", "value", "value_label"],
-        row_checks=[Check("incomplete_label", "variable_name IS NULL OR value IS NULL", "variableName/value")],
+        row_checks=[Check("incomplete_label", "variable_name IS NULL OR value IS NULL", "variableName/value"),
+                    # A second label for the same code would duplicate the respondents and answers joined to it.
+                    Check("duplicate_label", "_nth > 1", "variableName/value", "variable_name || '=' || value",
+                          "the variable has this value more than once; the first label is kept")],
         cell_checks=[Check("cpr_in_free_text", "has_cpr(_raw_label)", "valueLabel", "_raw_label")],
     )
 
@@ -271,7 +275,7 @@ def load_dataset(
     items = [v for use in ITEM_USES for v in by_use[use]]
     item_cols = ", ".join(f"unquote({col(v)}) AS item_{k}" for k, v in enumerate(items))
     labels = f"(SELECT value, value_label FROM raw.survey_labels WHERE wave_id = {quote(wave_id)} " \
-             f"AND variable_name = {quote(role_var)})"
+             f"AND lower(variable_name) = lower({quote(role_var)}))"  # names match case-insensitively (SPEC §2)
     tree = f"(SELECT org_unit_id FROM raw.org_units WHERE extract_date = DATE {quote(tree_date)})"
     parsed = f"""
         WITH base AS (
@@ -328,7 +332,8 @@ def load_answers(load: SnapshotLoad, wave_id: str, mapping: str, f: LandedFile, 
             JOIN (VALUES {item_map}) AS im(item, variable_name) USING (item)
             JOIN {mapping} m USING (variable_name)
             LEFT JOIN raw.survey_labels l
-              ON l.wave_id = {quote(wave_id)} AND l.variable_name = m.variable_name AND l.value = c.raw_value)
+              ON l.wave_id = {quote(wave_id)} AND lower(l.variable_name) = lower(m.variable_name)
+                 AND l.value = c.raw_value)
         SELECT *,
                CASE WHEN num BETWEEN scale_min AND scale_max THEN 'valid'
                     WHEN fold_label(value_label) IN {dont_know} OR fold_label(raw_value) IN {dont_know}
