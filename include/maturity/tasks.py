@@ -65,24 +65,36 @@ def _fail(message: str) -> None:
 
 def transform(run_id: str, settings: Settings | None = None) -> dict:
     """dbt build: staging → intermediate → marts with every dbt test."""
-    from maturity.transform import build
+    from maturity.transform import build, inputs_fingerprint, marts_are_current, record_marts
 
     settings = settings or airflow_settings()
+    fingerprint = inputs_fingerprint(settings)
+    if marts_are_current(settings, fingerprint):
+        log.info("Nothing changed since the marts were built (same snapshots, same dbt project): dbt skipped.")
+        record(settings, run_id, "transform", {"status": "unchanged"})
+        return {"status": "unchanged"}
     try:
-        lines = build(settings, progress=log.info)
+        lines = build(settings, run_id=run_id, progress=log.info)
     except MaturityError as exc:
         record(settings, run_id, "transform", {"status": "failed", "error": str(exc)})
         _fail(str(exc))
-    summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "")
-    record(settings, run_id, "transform", {"status": "ok", "summary": summary.strip()})
-    return {"summary": summary.strip()}
+    record_marts(settings, fingerprint, run_id)
+    summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "").strip()
+    record(settings, run_id, "transform", {"status": "ok", "summary": summary})
+    return {"status": "built", "summary": summary}
 
 
 def publish(run_id: str, settings: Settings | None = None) -> dict:
     """Write the marts to the published DuckDB file and Parquet set for BI."""
     from maturity.publish import publish as do_publish
+    from maturity.publish import published_dir
 
     settings = settings or airflow_settings()
+    built = json.loads((run_dir(settings, run_id) / "transform.json").read_text())
+    if built.get("status") == "unchanged" and (published_dir(settings) / "maturity.duckdb").exists():
+        log.info("The marts did not change; the published set stays as it is.")
+        record(settings, run_id, "publish", {"status": "unchanged"})
+        return {"status": "unchanged"}
     out = do_publish(settings)
     record(settings, run_id, "publish", {"status": "ok", "published": str(out)})
     return {"published": str(out)}

@@ -6,12 +6,15 @@ of the process, which would lock the warehouse for the publish step that follows
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from maturity import duck
 from maturity.errors import MaturityError
 from maturity.settings import ENV_WAREHOUSE, PROJECT_ROOT, Settings
 
@@ -27,7 +30,7 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
     """Run `dbt <args>` against the settings' warehouse; stream its lines; raise on failure."""
     env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     target = settings.warehouse_dir / "dbt"
-    cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+    cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
            "--target-path", str(target / "target"), "--log-path", str(target / "logs")]
     lines: list[str] = []
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -42,6 +45,45 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
     return lines
 
 
-def build(settings: Settings, progress: Callable[[str], None] = print) -> list[str]:
-    """Models and data tests; the YAML unit tests (fixed inputs, no warehouse data) run in `make test`."""
-    return run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], progress)
+STATE_FILE = "marts.state.json"
+
+
+def inputs_fingerprint(settings: Settings) -> str:
+    """What the marts are a function of: the loaded snapshots, the dbt project and the privacy rule.
+
+    Equal fingerprints mean a rebuild would produce the same marts, so the run can skip dbt and keep
+    the warehouse untouched (an unchanged landing area changes no table).
+    """
+    h = hashlib.sha256()
+    con = duck.connect(settings.warehouse_db, read_only=True)
+    try:
+        for row in con.execute("SELECT source, snapshot_key, fingerprint FROM raw.snapshots ORDER BY ALL").fetchall():
+            h.update(repr(row).encode())
+    finally:
+        con.close()
+    sources = sorted(p for p in DBT_PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".py")
+                     and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT).parts))
+    for path in [*sources, Path(__file__).with_name("privacy.py")]:
+        h.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def marts_are_current(settings: Settings, fingerprint: str) -> bool:
+    state = settings.warehouse_dir / STATE_FILE
+    return state.exists() and json.loads(state.read_text()).get("inputs") == fingerprint
+
+
+def record_marts(settings: Settings, fingerprint: str, run_id: str | None) -> None:
+    (settings.warehouse_dir / STATE_FILE).write_text(json.dumps({"inputs": fingerprint, "run_id": run_id}))
+
+
+def build(settings: Settings, run_id: str | None = None, progress: Callable[[str], None] = print) -> list[str]:
+    """Models and data tests; the YAML unit tests (fixed inputs, no warehouse data) run in `make test`.
+
+    `run_id` (the Airflow run) is stamped on every mart row, so a reader can check that the tables it
+    reads belong to one run.
+    """
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if run_id:
+        args += ["--vars", json.dumps({"run_id": run_id})]
+    return run_dbt(settings, args, progress)

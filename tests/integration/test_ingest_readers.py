@@ -8,6 +8,7 @@ its dataset split over two sheets and its own mapping, and a portfolio workbook 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -25,7 +26,7 @@ HR = "hr/2024-01-31/"
 
 
 def pseudonym(value: str) -> str:
-    return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
+    return base64.b32encode(hmac.new(KEY, value.encode(), hashlib.sha256).digest()).decode().rstrip("=").lower()
 
 
 def _replace_bytes(path: Path, old: bytes, new: bytes) -> None:

@@ -13,6 +13,6 @@ select
     parent_org_unit_id,
     org_level as level,
     depth,
-    '{{ invocation_id }}' as run_id
+    '{{ var("run_id", invocation_id) }}' as run_id
 
 from org_units

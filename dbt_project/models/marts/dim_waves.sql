@@ -13,6 +13,6 @@ select
     hr_extract_date,
     previous_wave_id,
     wave_number,
-    '{{ invocation_id }}' as run_id
+    '{{ var("run_id", invocation_id) }}' as run_id
 
 from waves

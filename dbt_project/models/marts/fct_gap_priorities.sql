@@ -88,6 +88,6 @@ select
         else 'possible_overkill'
     end as ipa_quadrant,
     maturity_index,
-    '{{ invocation_id }}' as run_id
+    '{{ var("run_id", invocation_id) }}' as run_id
 
 from ranked

@@ -88,6 +88,6 @@ select
     is_suppressed,
     scale_min,
     scale_max,
-    '{{ invocation_id }}' as run_id
+    '{{ var("run_id", invocation_id) }}' as run_id
 
 from indexed

@@ -24,13 +24,13 @@ from maturity import duck
 from maturity.errors import LandingError, MaturityError
 from maturity.ingest import portfolio, reference, sd_loen, surveyxact
 from maturity.ingest.dialect import LandedFile, norm_header, sniff, unquote_cell
-from maturity.ingest.store import SnapshotLoad, delete_snapshot, ensure_schema
+from maturity.ingest.store import SnapshotLoad, delete_snapshot, ensure_schema, grouped_hex
 from maturity.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Bump when a change to the readers should reload every snapshot.
-INGEST_VERSION = "3"
+INGEST_VERSION = "4"
 SOURCES = ("reference", "hr", "surveys", "projects")
 
 
@@ -164,7 +164,7 @@ def fingerprint(snapshot: Snapshot, landing: Path) -> str:
         h.update(f"{path.relative_to(landing).as_posix()}={_sha(path)}\n".encode())
     for part in snapshot.depends_on:
         h.update(f"dep={part}\n".encode())
-    return h.hexdigest()
+    return grouped_hex(h.hexdigest())
 
 
 def ingest_source(settings: Settings, source: str, progress: Callable[[str], None] = log.info) -> SourceReport:

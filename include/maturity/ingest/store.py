@@ -76,6 +76,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS raw.{name} ({columns}, {LINEAGE})")
 
 
+def grouped_hex(digest: str) -> str:
+    """A hex digest in groups of 8 (`1a2b3c4d 5e6f…`), as the warehouse stores file hashes.
+
+    A plain hex digest regularly contains ten digits in a row with a valid date in front — the shape
+    of a CPR number — and the warehouse promises that no CPR-shaped string exists anywhere in it.
+    `replace(sha256, ' ', '')` gives the usual `sha256sum` form.
+    """
+    return " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))
+
+
 def quote(value: str | None) -> str:
     return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
 
@@ -216,8 +226,8 @@ class SnapshotLoad:
                 )
             self.con.execute(
                 "INSERT INTO raw.manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-                [self.source, self.snapshot_key, res.file.rel, res.file.sha256, res.file.size, res.rows_read,
-                 res.rows_loaded, res.rows_quarantined, res.cells_quarantined, self.load_id],
+                [self.source, self.snapshot_key, res.file.rel, grouped_hex(res.file.sha256), res.file.size,
+                 res.rows_read, res.rows_loaded, res.rows_quarantined, res.cells_quarantined, self.load_id],
             )
 
 
