@@ -31,7 +31,8 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
     env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     target = settings.warehouse_dir / "dbt"
     cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(DBT_PROJECT),
-           "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"), "--log-path", str(target / "logs")]
+           "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"),
+           "--log-path", str(target / "logs")]
     lines: list[str] = []
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           cwd=DBT_PROJECT) as proc:
