@@ -1,4 +1,4 @@
-"""`maturity` command line: demo · run · keygen.
+"""`maturity` command line: demo · run · rollback · keygen.
 
 Each command is a thin shell over package functions; `run` executes the Airflow DAG itself.
 """
@@ -81,6 +81,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from maturity.publish import current_version, rollback
+
+    settings = load_settings(warehouse=args.warehouse)
+    before = current_version(settings)
+    restored = rollback(settings)
+    print(f"Published version switched from {before.name if before else '-'} back to {restored.name} "
+          f"(run {restored.info['run_id']}).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maturity", description="Digital-maturity warehouse for municipalities.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help=f"landing area (default ${ENV_LANDING} or ./landing)")
     run.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
     run.set_defaults(func=cmd_run)
+    back = sub.add_parser("rollback", help="switch the published marts back to the previous version")
+    back.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
+    back.set_defaults(func=cmd_rollback)
     keygen = sub.add_parser("keygen", help="create a local pseudonym key file if none exists")
     keygen.add_argument("--file", default=os.environ.get(ENV_KEY_FILE, ".secrets/pseudonym.key"))
     keygen.set_defaults(func=cmd_keygen)

@@ -1,16 +1,33 @@
-"""Publish the marts for BI: a read-only DuckDB file (schema `marts`) and one Parquet file per table.
+"""Write–audit–publish for BI: immutable published versions switched by one atomic rename.
 
-Both are written beside the published copy under a temporary name and renamed into place, so a
-reader never opens a half-written file.
+Layout under `$MATURITY_WAREHOUSE_DIR/published/`:
+
+    versions/<version>/maturity.duckdb      schema `marts`, the twelve SPEC §4 tables
+    versions/<version>/parquet/<table>.parquet
+    versions/<version>/version.json         run_id, time, row counts
+    current -> versions/<version>           the one switch (a symlink replaced by rename)
+    maturity.duckdb -> current/maturity.duckdb
+    parquet -> current/parquet
+
+A run stages its marts in `versions/.staging-<token>/`, the gate validates the staged copy, and only
+then is the staged folder renamed into `versions/` and `current` switched. The DuckDB file and the
+Parquet set therefore change together, readers that opened the old file keep reading it, and a run
+killed at any moment leaves either the complete old or the complete new version in place.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import re
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from maturity import duck
+from maturity.errors import MaturityError
 from maturity.settings import Settings
 
 MARTS = (
@@ -18,35 +35,173 @@ MARTS = (
     "fct_gap_priorities", "fct_leadership_alignment", "fct_maturity_trend", "fct_response_rates",
     "fct_portfolio_coverage", "fct_transformation_capacity", "rpt_direktion_scorecard",
 )
+KEEP_VERSIONS = 5
+STAGING_PREFIX = ".staging-"
 
 
 def published_dir(settings: Settings) -> Path:
     return settings.warehouse_dir / "published"
 
 
-def publish(settings: Settings) -> Path:
-    """Copy the twelve marts from the warehouse into a new published file and Parquet set."""
-    out = published_dir(settings)
-    out.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:8]
-    tmp_db = out / f".maturity.{token}.duckdb"
-    tmp_parquet = out / f".parquet.{token}"
-    tmp_parquet.mkdir()
-    con = duck.connect(settings.warehouse_db)
+def versions_dir(settings: Settings) -> Path:
+    return published_dir(settings) / "versions"
+
+
+@dataclass(frozen=True)
+class Version:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def info(self) -> dict:
+        return json.loads((self.path / "version.json").read_text())
+
+    @property
+    def duckdb(self) -> Path:
+        return self.path / "maturity.duckdb"
+
+    @property
+    def parquet(self) -> Path:
+        return self.path / "parquet"
+
+
+def list_versions(settings: Settings) -> list[Version]:
+    """Published versions, oldest first (names start with a UTC timestamp)."""
+    root = versions_dir(settings)
+    if not root.is_dir():
+        return []
+    return [Version(p) for p in sorted(root.iterdir())
+            if p.is_dir() and not p.name.startswith(".") and (p / "version.json").exists()]
+
+
+def current_version(settings: Settings) -> Version | None:
+    link = published_dir(settings) / "current"
+    if not link.is_symlink():
+        return None
+    target = (link.parent / os.readlink(link)).resolve()
+    return Version(target) if (target / "version.json").exists() else None
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "", text)[-12:] or "run"
+
+
+def clean_staging(settings: Settings) -> list[Path]:
+    """Remove staging folders left by killed runs (never a published version)."""
+    root = versions_dir(settings)
+    removed = []
+    for p in root.glob(f"{STAGING_PREFIX}*") if root.is_dir() else []:
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    for p in published_dir(settings).glob(".current-*"):
+        p.unlink(missing_ok=True)
+    return removed
+
+
+def stage(settings: Settings, run_id: str) -> Path:
+    """Copy the twelve marts from the working warehouse into a new staging folder and check run_id."""
+    clean_staging(settings)
+    staging = versions_dir(settings) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    (staging / "parquet").mkdir(parents=True)
+    con = duck.connect(staging / "maturity.duckdb")
+    counts: dict[str, int] = {}
     try:
-        con.execute(f"ATTACH '{tmp_db}' AS pub")
-        con.execute("CREATE SCHEMA pub.marts")
+        con.execute(f"ATTACH {duck_literal(str(settings.warehouse_db))} AS wh (READ_ONLY)")
         for table in MARTS:
-            con.execute(f"CREATE TABLE pub.marts.{table} AS SELECT * FROM marts.{table}")
-            con.execute(f"COPY marts.{table} TO '{tmp_parquet / (table + '.parquet')}' (FORMAT parquet)")
-        con.execute("DETACH pub")
-    finally:
+            run_ids = [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM wh.marts.{table}").fetchall()]
+            if run_ids not in ([run_id], []):
+                raise MaturityError(f"marts.{table} holds run_id(s) {run_ids}, not only {run_id}; "
+                                    "the marts were not all built by this run.")
+        con.execute("CREATE SCHEMA marts")
+        for table in MARTS:
+            con.execute(f"CREATE TABLE marts.{table} AS SELECT * FROM wh.marts.{table}")
+            comment = con.execute(
+                "SELECT comment FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = 'marts' "
+                "AND table_name = ?", [table]).fetchone()
+            if comment and comment[0]:
+                con.execute(f"COMMENT ON TABLE marts.{table} IS {duck_literal(comment[0])}")
+            for column, text in con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'wh' "
+                "AND schema_name = 'marts' AND table_name = ? AND comment IS NOT NULL", [table]).fetchall():
+                con.execute(f'COMMENT ON COLUMN marts.{table}."{column}" IS {duck_literal(text)}')
+            con.execute(f"COPY marts.{table} TO '{staging / 'parquet' / (table + '.parquet')}' (FORMAT parquet)")
+            counts[table] = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
+        con.execute("DETACH wh")
+        con.execute("CHECKPOINT")
+    except BaseException:
         con.close()
-    tmp_db.replace(out / "maturity.duckdb")
-    final_parquet = out / "parquet"
-    old = out / f".parquet.old.{token}"
-    if final_parquet.exists():
-        final_parquet.replace(old)
-    tmp_parquet.replace(final_parquet)
-    shutil.rmtree(old, ignore_errors=True)
-    return out
+        discard(staging)
+        raise
+    con.close()
+    (staging / "version.json").write_text(json.dumps({
+        "run_id": run_id, "staged_at": dt.datetime.now(dt.UTC).isoformat(), "row_counts": counts,
+    }, indent=2))
+    return staging
+
+
+def duck_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _switch(settings: Settings, target: Path) -> None:
+    """Point `current` at `target` with one rename; create the fixed links on first use."""
+    pub = published_dir(settings)
+    tmp = pub / f".current-{uuid.uuid4().hex[:8]}"
+    tmp.symlink_to(Path("versions") / target.name, target_is_directory=True)
+    os.replace(tmp, pub / "current")
+    for name, inside in (("maturity.duckdb", "current/maturity.duckdb"), ("parquet", "current/parquet")):
+        link = pub / name
+        if link.is_symlink() and os.readlink(link) == inside:
+            continue
+        if link.is_dir() and not link.is_symlink():
+            shutil.rmtree(link)
+        tmp_link = pub / f".link-{uuid.uuid4().hex[:8]}"
+        tmp_link.symlink_to(inside)
+        os.replace(tmp_link, link)
+
+
+def promote(settings: Settings, staging: Path, keep: int = KEEP_VERSIONS) -> Version:
+    """Publish a validated staging folder: rename it into versions/, switch `current`, prune."""
+    info = json.loads((staging / "version.json").read_text())
+    info["published_at"] = dt.datetime.now(dt.UTC).isoformat()
+    (staging / "version.json").write_text(json.dumps(info, indent=2))
+    name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{_safe(info['run_id'])}"
+    final = versions_dir(settings) / name
+    os.replace(staging, final)
+    _switch(settings, final)
+    prune(settings, keep)
+    return Version(final)
+
+
+def prune(settings: Settings, keep: int = KEEP_VERSIONS) -> None:
+    """Keep the newest `keep` versions and always the current one."""
+    current = current_version(settings)
+    versions = list_versions(settings)
+    for old in versions[:-keep] if keep > 0 else []:
+        if current is None or old.path != current.path:
+            shutil.rmtree(old.path, ignore_errors=True)
+
+
+def rollback(settings: Settings) -> Version:
+    """Switch `current` back to the version published before it."""
+    current = current_version(settings)
+    versions = list_versions(settings)
+    if current is None:
+        raise MaturityError(f"Nothing is published in {published_dir(settings)}; there is nothing to roll back.")
+    older = [v for v in versions if v.name < current.name]
+    if not older:
+        raise MaturityError(f"Version {current.name} is the oldest one kept; there is no earlier version.")
+    _switch(settings, older[-1].path)
+    return older[-1]
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(settings: Settings, run_id: str = "manual") -> Path:
+    """Stage and promote without a gate (used where no gate is configured, e.g. ad-hoc tests)."""
+    return promote(settings, stage(settings, run_id)).path

@@ -85,16 +85,20 @@ def transform(run_id: str, settings: Settings | None = None) -> dict:
 
 
 def publish(run_id: str, settings: Settings | None = None) -> dict:
-    """Write the marts to the published DuckDB file and Parquet set for BI."""
-    from maturity.publish import publish as do_publish
-    from maturity.publish import published_dir
+    """Stage the marts in a new version, then switch the published set to it in one rename."""
+    from maturity.publish import current_version, promote, stage
 
     settings = settings or airflow_settings()
     built = json.loads((run_dir(settings, run_id) / "transform.json").read_text())
-    if built.get("status") == "unchanged" and (published_dir(settings) / "maturity.duckdb").exists():
-        log.info("The marts did not change; the published set stays as it is.")
-        record(settings, run_id, "publish", {"status": "unchanged"})
-        return {"status": "unchanged"}
-    out = do_publish(settings)
-    record(settings, run_id, "publish", {"status": "ok", "published": str(out)})
-    return {"published": str(out)}
+    current = current_version(settings)
+    if built.get("status") == "unchanged" and current is not None:
+        log.info("The marts did not change; published version %s stays.", current.name)
+        record(settings, run_id, "publish", {"status": "unchanged", "version": current.name})
+        return {"status": "unchanged", "version": current.name}
+    try:
+        version = promote(settings, stage(settings, run_id))
+    except MaturityError as exc:
+        record(settings, run_id, "publish", {"status": "failed", "error": str(exc)})
+        _fail(str(exc))
+    record(settings, run_id, "publish", {"status": "ok", "version": version.name, "path": str(version.path)})
+    return {"status": "published", "version": version.name}

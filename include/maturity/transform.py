@@ -26,6 +26,17 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def _die_with_parent() -> None:
+    """In the dbt child: get SIGKILL when the parent dies, so a killed run leaves no dbt holding the lock."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: nothing to do
+        pass
+
+
 def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None] = print) -> list[str]:
     """Run `dbt <args>` against the settings' warehouse; stream its lines; raise on failure."""
     env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -35,7 +46,7 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
            "--log-path", str(target / "logs")]
     lines: list[str] = []
     with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          cwd=DBT_PROJECT) as proc:
+                          cwd=DBT_PROJECT, preexec_fn=_die_with_parent) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line.rstrip())
@@ -62,7 +73,7 @@ def inputs_fingerprint(settings: Settings) -> str:
             h.update(repr(row).encode())
     finally:
         con.close()
-    sources = sorted(p for p in DBT_PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".py")
+    sources = sorted(p for p in DBT_PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".py", ".md")
                      and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT).parts))
     for path in [*sources, Path(__file__).with_name("privacy.py")]:
         h.update(path.as_posix().encode() + b"\0" + path.read_bytes())
