@@ -168,3 +168,27 @@ def test_concurrent_readers_never_see_errors_or_mixed_runs(built: Settings, tmp_
         reads, errors, mixed, distinct = (int(x) for x in out.split())
         assert (errors, mixed) == (0, 0), err[-2000:]
         assert reads > 20 and distinct > 1  # the reader really read across publishes
+
+
+def test_bi_recipes_cli_python_sqlalchemy_and_parquet(built: Settings) -> None:
+    """The recipes in docs/bi_access.md, run as written."""
+    import sqlalchemy as sa
+
+    restamp(built, "recipes")
+    promote(built, stage(built, "recipes"))
+    db = published_dir(built) / "maturity.duckdb"
+    cli = Path(sys.executable).with_name("duckdb")
+    out = subprocess.run([str(cli), "-readonly", "-csv", str(db),
+                          "SELECT wave_id, overall_index, top_gaps FROM marts.rpt_direktion_scorecard"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "wave_id,overall_index,top_gaps"
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.sql("SELECT count(*) FROM marts.fct_maturity_scores").fetchone()[0] > 0
+    con.close()
+    engine = sa.create_engine(f"duckdb:///{db}", connect_args={"read_only": True})
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT DISTINCT run_id FROM marts.dim_waves")).scalar() == "recipes"
+    engine.dispose()
+    resolved = (published_dir(built) / "current").resolve() / "parquet"
+    files = f"read_parquet('{resolved}/*.parquet', union_by_name = true)"
+    assert duckdb.sql(f"SELECT DISTINCT run_id FROM {files}").fetchall() == [("recipes",)]
