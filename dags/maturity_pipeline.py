@@ -21,7 +21,10 @@ Ingests the landing area (`MATURITY_LANDING_DIR` or Airflow Variable `maturity_l
 DuckDB `raw` schema of `MATURITY_WAREHOUSE_DIR`: reference data first, then HR extracts (the org trees
 the surveys are placed in), then survey waves and the project portfolio. Unchanged snapshots are skipped.
 A bad landing file fails its task at once (no retries) with one sentence naming the file.
-Then `dbt build` computes the maturity and gap marts (SPEC §3) and `publish` writes them for BI.
+Then the raw gate (Great Expectations) checks the raw tables, `dbt build` computes the maturity and gap
+marts (SPEC §3) with its tests, the mart gate validates the staged copy (GX + the §3.9 privacy audit),
+the direktion reports are rendered, and `publish` switches the published set in one rename. A blocked
+gate publishes nothing; the last good version stays.
 """
 
 
@@ -57,19 +60,35 @@ def maturity_pipeline():
         """projects/<date>/portfolio → raw.projects (needs the dimensions)"""
         return tasks.ingest("projects", context["run_id"])
 
+    @task
+    def raw_gate(**context) -> dict:
+        """Great Expectations suites on the raw tables (expectations/raw_*.json); errors block the run"""
+        return tasks.raw_gate(context["run_id"])
+
     @task(outlets=[MARTS])
     def dbt_build(**context) -> dict:
-        """dbt build: staging → intermediate → the SPEC §4 marts, with every dbt test"""
+        """dbt build: staging → intermediate → the SPEC §4 marts, with every dbt data test"""
         return tasks.transform(context["run_id"])
+
+    @task
+    def mart_gate(**context) -> dict:
+        """Stage the marts as the next version; GX suites (expectations/mart_*.json) + §3.9 privacy audit"""
+        return tasks.mart_gate(context["run_id"])
+
+    @task
+    def report(**context) -> dict:
+        """Danish direktion report per wave (HTML + PDF) from the staged, validated marts"""
+        return tasks.report(context["run_id"])
 
     @task(outlets=[PUBLISHED])
     def publish(**context) -> dict:
-        """Write the marts to published/maturity.duckdb (schema marts) and published/parquet/"""
+        """Switch published/ (maturity.duckdb, parquet/, reports/) to the validated version in one rename"""
         return tasks.publish(context["run_id"])
 
     # One chain, not a fan-out: DuckDB allows one writing process per file, and surveys need the
     # dimensions and the HR org trees, projects the dimensions.
-    ingest_reference() >> ingest_hr() >> ingest_surveys() >> ingest_projects() >> dbt_build() >> publish()
+    (ingest_reference() >> ingest_hr() >> ingest_surveys() >> ingest_projects() >> raw_gate() >> dbt_build()
+     >> mart_gate() >> report() >> publish())
 
 
 maturity_pipeline()

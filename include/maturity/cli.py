@@ -1,4 +1,4 @@
-"""`maturity` command line: demo · run · rollback · keygen.
+"""`maturity` command line: demo · run · report · rollback · keygen.
 
 Each command is a thin shell over package functions; `run` executes the Airflow DAG itself.
 """
@@ -57,27 +57,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("Migrated the Airflow metadata database.")
     dag_run = airflow_local.run_dag()
     run_path = run_dir(settings, dag_run.run_id)
-    reports = {}
-    errors = []
-    for path in sorted(run_path.glob("ingest_*.json")):
+    reports: dict[str, dict] = {}
+    errors: list[str] = []
+    for path in sorted(run_path.glob("*.json"), key=lambda p: p.stat().st_mtime):
         payload = json.loads(path.read_text())
         if payload.get("status") == "failed":
-            errors.append(payload["error"])
-        else:
+            errors.append(payload.get("summary") or payload["error"])
+        elif path.stem.startswith("ingest_"):
             reports[payload["source"]] = payload
     print()
     print(format_summary(settings, reports))
     print(f"\nWarehouse (working DuckDB file): {settings.warehouse_db}")
     published = settings.warehouse_dir / "published"
-    if (published / "maturity.duckdb").exists():
-        print(f"Published marts for BI: {published / 'maturity.duckdb'} (schema marts), {published / 'parquet'}/")
-    print(f"Run records: {run_path}")
+    if (published / "current").exists():
+        print(f"Published for BI: {published / 'maturity.duckdb'} (schema marts), {published / 'parquet'}/, "
+              f"reports in {published / 'reports'}/ (version {(published / 'current').resolve().name})")
+    print(f"Run records: {run_path}; gate results: {settings.warehouse_dir / 'validation'}/")
     elapsed = time.perf_counter() - started
     if str(dag_run.state) != "success":
-        message = " ".join(errors) or f"the Airflow run {dag_run.run_id} ended {dag_run.state}; see the log above"
-        print(f"\nRun failed after {elapsed:.1f} s: {message}", file=sys.stderr)
+        message = "\n".join(errors) or f"the Airflow run {dag_run.run_id} ended {dag_run.state}; see the log above"
+        print(f"\nRun failed after {elapsed:.1f} s; nothing new was published:\n{message}", file=sys.stderr)
         return 1
     print(f"\nRun {dag_run.run_id} succeeded in {elapsed:.1f} s.")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from maturity.publish import current_version
+    from maturity.report import render_reports
+
+    settings = load_settings(warehouse=args.warehouse)
+    version = current_version(settings)
+    if version is None:
+        raise MaturityError(f"Nothing is published in {settings.warehouse_dir / 'published'}; run the pipeline first.")
+    out = Path(args.out) if args.out else version.path / "reports"
+    paths = render_reports(version.duckdb, out, wave_id=args.wave, pdf=not args.html_only,
+                           quality={"status": "ok", "run_id": version.info["run_id"]})
+    for path in paths:
+        print(path)
     return 0
 
 
@@ -104,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", help=f"landing area (default ${ENV_LANDING} or ./landing)")
     run.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
     run.set_defaults(func=cmd_run)
+    rep = sub.add_parser("report", help="render the direktion report(s) from the published marts")
+    rep.add_argument("--wave", help="one wave id (default: every wave)")
+    rep.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
+    rep.add_argument("--out", help="output folder (default: the published version's reports/)")
+    rep.add_argument("--html-only", action="store_true", help="skip the PDF (no Chromium needed)")
+    rep.set_defaults(func=cmd_report)
     back = sub.add_parser("rollback", help="switch the published marts back to the previous version")
     back.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
     back.set_defaults(func=cmd_rollback)

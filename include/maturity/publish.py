@@ -4,10 +4,12 @@ Layout under `$MATURITY_WAREHOUSE_DIR/published/`:
 
     versions/<version>/maturity.duckdb      schema `marts`, the twelve SPEC §4 tables
     versions/<version>/parquet/<table>.parquet
+    versions/<version>/reports/direktion_<wave>.html|.pdf
     versions/<version>/version.json         run_id, time, row counts
     current -> versions/<version>           the one switch (a symlink replaced by rename)
     maturity.duckdb -> current/maturity.duckdb
     parquet -> current/parquet
+    reports -> current/reports
 
 A run stages its marts in `versions/.staging-<token>/`, the gate validates the staged copy, and only
 then is the staged folder renamed into `versions/` and `current` switched. The DuckDB file and the
@@ -101,10 +103,23 @@ def clean_staging(settings: Settings) -> list[Path]:
     return removed
 
 
+def version_name(run_id: str) -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}Z-{_safe(run_id)}"
+
+
+def staging_dir(settings: Settings, run_id: str) -> Path:
+    """The one staging folder of a run (its name carries the version name it will be published as)."""
+    found = sorted(versions_dir(settings).glob(f"{STAGING_PREFIX}*-{_safe(run_id)}"))
+    if not found:
+        raise MaturityError(f"No staged marts for run {run_id}; the export step did not complete.")
+    return found[-1]
+
+
 def stage(settings: Settings, run_id: str) -> Path:
     """Copy the twelve marts from the working warehouse into a new staging folder and check run_id."""
     clean_staging(settings)
-    staging = versions_dir(settings) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    name = version_name(run_id)
+    staging = versions_dir(settings) / f"{STAGING_PREFIX}{name}"
     (staging / "parquet").mkdir(parents=True)
     con = duck.connect(staging / "maturity.duckdb")
     counts: dict[str, int] = {}
@@ -137,7 +152,7 @@ def stage(settings: Settings, run_id: str) -> Path:
         raise
     con.close()
     (staging / "version.json").write_text(json.dumps({
-        "run_id": run_id, "staged_at": dt.datetime.now(dt.UTC).isoformat(), "row_counts": counts,
+        "version": name, "run_id": run_id, "staged_at": dt.datetime.now(dt.UTC).isoformat(), "row_counts": counts,
     }, indent=2))
     return staging
 
@@ -152,7 +167,8 @@ def _switch(settings: Settings, target: Path) -> None:
     tmp = pub / f".current-{uuid.uuid4().hex[:8]}"
     tmp.symlink_to(Path("versions") / target.name, target_is_directory=True)
     os.replace(tmp, pub / "current")
-    for name, inside in (("maturity.duckdb", "current/maturity.duckdb"), ("parquet", "current/parquet")):
+    for name, inside in (("maturity.duckdb", "current/maturity.duckdb"), ("parquet", "current/parquet"),
+                         ("reports", "current/reports")):
         link = pub / name
         if link.is_symlink() and os.readlink(link) == inside:
             continue
@@ -168,8 +184,7 @@ def promote(settings: Settings, staging: Path, keep: int = KEEP_VERSIONS) -> Ver
     info = json.loads((staging / "version.json").read_text())
     info["published_at"] = dt.datetime.now(dt.UTC).isoformat()
     (staging / "version.json").write_text(json.dumps(info, indent=2))
-    name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{_safe(info['run_id'])}"
-    final = versions_dir(settings) / name
+    final = versions_dir(settings) / staging.name.removeprefix(STAGING_PREFIX)
     os.replace(staging, final)
     _switch(settings, final)
     prune(settings, keep)
@@ -200,8 +215,3 @@ def rollback(settings: Settings) -> Version:
 
 def discard(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
-
-
-def publish(settings: Settings, run_id: str = "manual") -> Path:
-    """Stage and promote without a gate (used where no gate is configured, e.g. ad-hoc tests)."""
-    return promote(settings, stage(settings, run_id)).path

@@ -2,20 +2,23 @@
 
 The DAG file only wires these together. Each task records what it did as JSON under
 `<warehouse>/runs/<run_id>/`, which is how `maturity run` prints its summary and its one-sentence
-error without parsing Airflow logs.
+error without parsing Airflow logs; the gates write their full results under
+`<warehouse>/validation/<run_id>/` (JSON and a readable HTML page).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from pathlib import Path
 
 from maturity.errors import MaturityError
-from maturity.settings import Settings, load_settings
+from maturity.settings import PROJECT_ROOT, Settings, load_settings
 
 log = logging.getLogger("maturity")
+STATE_FILE = "gates.state.json"
 
 
 def airflow_settings() -> Settings:
@@ -31,15 +34,45 @@ def airflow_settings() -> Settings:
     return load_settings(lookup=lookup)
 
 
+def _safe(run_id: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.+-]", "_", run_id)
+
+
 def run_dir(settings: Settings, run_id: str) -> Path:
-    safe = re.sub(r"[^0-9A-Za-z_.+-]", "_", run_id)
-    path = settings.runs_dir / safe
+    path = settings.runs_dir / _safe(run_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def validation_dir(settings: Settings, run_id: str) -> Path:
+    path = settings.warehouse_dir / "validation" / _safe(run_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def record(settings: Settings, run_id: str, name: str, payload: dict) -> None:
     (run_dir(settings, run_id) / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
+
+
+def recorded(settings: Settings, run_id: str, name: str) -> dict:
+    path = run_dir(settings, run_id) / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _fail(message: str) -> None:
+    """Fail the task for good: a bad landing file, configuration or gate is not fixed by retrying."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
+
+
+def _state(settings: Settings) -> dict:
+    path = settings.warehouse_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_state(settings: Settings, **values: str) -> None:
+    (settings.warehouse_dir / STATE_FILE).write_text(json.dumps({**_state(settings), **values}, indent=2))
 
 
 def ingest(source: str, run_id: str, settings: Settings | None = None) -> dict:
@@ -56,21 +89,58 @@ def ingest(source: str, run_id: str, settings: Settings | None = None) -> dict:
     return report
 
 
-def _fail(message: str) -> None:
-    """Fail the task for good: a bad landing file or configuration is not fixed by retrying."""
-    from airflow.sdk.exceptions import AirflowFailException
+def _raw_fingerprint(settings: Settings) -> str:
+    """The loaded snapshots plus the raw suites: equal means the raw gate would give the same verdict."""
+    from maturity import duck
 
-    raise AirflowFailException(message)
+    h = hashlib.sha256()
+    con = duck.connect(settings.warehouse_db, read_only=True)
+    try:
+        h.update(repr(con.execute("SELECT * FROM raw.snapshots ORDER BY ALL").fetchall()).encode())
+    finally:
+        con.close()
+    for path in sorted((PROJECT_ROOT / "expectations").glob("raw_*.json")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _gate_outcome(settings: Settings, run_id: str, name: str, result) -> dict:
+    payload = {"status": "ok" if result.passed else "failed", "errors": len(result.errors),
+               "warnings": len(result.warnings), "summary": result.summary(), "html": str(result.html_path)}
+    if not result.passed:
+        payload["error"] = result.blocking_sentence()
+    record(settings, run_id, name, payload)
+    for line in result.summary().splitlines():
+        log.info(line)
+    return payload
+
+
+def raw_gate(run_id: str, settings: Settings | None = None) -> dict:
+    """Great Expectations on the raw tables, after ingest and before dbt; errors block the run."""
+    from maturity.gates import run_raw_gate
+
+    settings = settings or airflow_settings()
+    fingerprint = _raw_fingerprint(settings)
+    if _state(settings).get("raw_gate_passed") == fingerprint:
+        log.info("Raw data and raw suites unchanged since the raw gate last passed: gate not re-run.")
+        record(settings, run_id, "raw_gate", {"status": "unchanged"})
+        return {"status": "unchanged"}
+    result = run_raw_gate(settings.warehouse_db, validation_dir(settings, run_id))
+    outcome = _gate_outcome(settings, run_id, "raw_gate", result)
+    if not result.passed:
+        _fail(outcome["error"])
+    _save_state(settings, raw_gate_passed=fingerprint)
+    return outcome
 
 
 def transform(run_id: str, settings: Settings | None = None) -> dict:
-    """dbt build: staging → intermediate → marts with every dbt test."""
-    from maturity.transform import build, inputs_fingerprint, marts_are_current, record_marts
+    """dbt build: staging → intermediate → marts with every dbt data test (the dbt part of the gate)."""
+    from maturity.transform import build, inputs_fingerprint, marts_are_current
 
     settings = settings or airflow_settings()
     fingerprint = inputs_fingerprint(settings)
-    if marts_are_current(settings, fingerprint):
-        log.info("Nothing changed since the marts were built (same snapshots, same dbt project): dbt skipped.")
+    if marts_are_current(settings, fingerprint) and _current_published(settings):
+        log.info("Nothing changed since the last published build: dbt skipped.")
         record(settings, run_id, "transform", {"status": "unchanged"})
         return {"status": "unchanged"}
     try:
@@ -78,27 +148,82 @@ def transform(run_id: str, settings: Settings | None = None) -> dict:
     except MaturityError as exc:
         record(settings, run_id, "transform", {"status": "failed", "error": str(exc)})
         _fail(str(exc))
-    record_marts(settings, fingerprint, run_id)
     summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "").strip()
-    record(settings, run_id, "transform", {"status": "ok", "summary": summary})
+    record(settings, run_id, "transform", {"status": "ok", "summary": summary, "inputs": fingerprint})
     return {"status": "built", "summary": summary}
 
 
-def publish(run_id: str, settings: Settings | None = None) -> dict:
-    """Stage the marts in a new version, then switch the published set to it in one rename."""
-    from maturity.publish import current_version, promote, stage
+def _current_published(settings: Settings) -> bool:
+    from maturity.publish import current_version
+
+    return current_version(settings) is not None
+
+
+def _unchanged(settings: Settings, run_id: str, name: str) -> bool:
+    if recorded(settings, run_id, "transform").get("status") == "unchanged":
+        log.info("The marts did not change; %s has nothing to do.", name)
+        record(settings, run_id, name, {"status": "unchanged"})
+        return True
+    return False
+
+
+def mart_gate(run_id: str, settings: Settings | None = None) -> dict:
+    """Stage the marts as the next version and validate the staged copy (GX + the §3.9 privacy audit)."""
+    from maturity.gates import run_mart_gate
+    from maturity.publish import current_version, discard, stage
 
     settings = settings or airflow_settings()
-    built = json.loads((run_dir(settings, run_id) / "transform.json").read_text())
-    current = current_version(settings)
-    if built.get("status") == "unchanged" and current is not None:
-        log.info("The marts did not change; published version %s stays.", current.name)
-        record(settings, run_id, "publish", {"status": "unchanged", "version": current.name})
-        return {"status": "unchanged", "version": current.name}
+    if _unchanged(settings, run_id, "mart_gate"):
+        return {"status": "unchanged"}
     try:
-        version = promote(settings, stage(settings, run_id))
+        staging = stage(settings, run_id)
     except MaturityError as exc:
-        record(settings, run_id, "publish", {"status": "failed", "error": str(exc)})
+        record(settings, run_id, "mart_gate", {"status": "failed", "error": str(exc)})
         _fail(str(exc))
+    previous = current_version(settings)
+    result = run_mart_gate(staging / "parquet", previous.parquet if previous else None,
+                           validation_dir(settings, run_id), settings.warehouse_db, run_id=run_id)
+    outcome = _gate_outcome(settings, run_id, "mart_gate", result)
+    if not result.passed:
+        discard(staging)
+        _fail(outcome["error"])
+    return outcome
+
+
+def report(run_id: str, settings: Settings | None = None) -> dict:
+    """Render the direktion reports (HTML, and PDF when Chromium is installed) into the staged version."""
+    from maturity.publish import staging_dir
+    from maturity.report import render_reports
+    from maturity.report.pdf import find_chromium
+
+    settings = settings or airflow_settings()
+    if _unchanged(settings, run_id, "report"):
+        return {"status": "unchanged"}
+    staging = staging_dir(settings, run_id)
+    gate = recorded(settings, run_id, "mart_gate")
+    quality = {"status": gate.get("status", "ok"), "warnings": gate.get("warnings", 0),
+               "errors": gate.get("errors", 0), "run_id": run_id}
+    try:
+        find_chromium()
+        pdf = True
+    except MaturityError as exc:
+        log.warning("%s The reports are written as HTML only.", exc)
+        pdf = False
+    paths = render_reports(staging / "maturity.duckdb", staging / "reports", quality=quality, pdf=pdf)
+    record(settings, run_id, "report", {"status": "ok", "files": [p.name for p in paths], "pdf": pdf})
+    return {"status": "rendered", "files": len(paths)}
+
+
+def publish(run_id: str, settings: Settings | None = None) -> dict:
+    """Switch the published set (DuckDB file, Parquet, reports) to this run's validated version."""
+    from maturity.publish import promote, staging_dir
+    from maturity.transform import record_marts
+
+    settings = settings or airflow_settings()
+    if _unchanged(settings, run_id, "publish"):
+        return {"status": "unchanged"}
+    version = promote(settings, staging_dir(settings, run_id))
+    # Only a published build counts as current: after a blocked gate the next run rebuilds and re-checks.
+    record_marts(settings, recorded(settings, run_id, "transform")["inputs"], run_id)
     record(settings, run_id, "publish", {"status": "ok", "version": version.name, "path": str(version.path)})
     return {"status": "published", "version": version.name}

@@ -214,7 +214,8 @@ def ingest_source(settings: Settings, source: str, progress: Callable[[str], Non
 
 
 def _load_snapshot(con: duckdb.DuckDBPyConnection, snap: Snapshot, fp: str) -> None:
-    load_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    # "Z" after the seconds: "…T080216-0123…" would be a CPR-shaped string (08.02.16-0123) in every row.
+    load_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
     con.begin()
     try:
         delete_snapshot(con, snap.source, snap.key)

@@ -1,0 +1,165 @@
+"""The SPEC §3.9 privacy audit of a Parquet set about to be published: a blocking part of the mart gate.
+
+For every wave × dimension the linear system of published sums is rebuilt from scratch — the counted
+respondents (who sits in which unit, with which role) from the working warehouse, the published unit
+rows and alignment row from the Parquet files — and handed to :func:`maturity.privacy.audit_linear`,
+which knows nothing about how suppression was decided. Capacity is audited the same way per HR
+extract, with the placed persons as the respondents. A blocking finding (a set of 1..min_cell − 1
+respondents or persons, or a small suppressed unit, whose sum is determined by the published sums)
+fails the gate.
+
+A row counts as published unless it is marked suppressed *and* all its figures are null: a row with
+figures is treated as published whatever its flag says.
+
+The audit also checks its own premise: every published n (n_respondents, headcount) must equal the
+number of counted respondents (persons) in the unit's subtree. If the Parquet set and the warehouse
+disagree, the audit would be auditing something other than what is published, so that is blocking too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from maturity.privacy import audit_linear, role_class
+
+SCORE_FIGURES = ("n_respondents", "current_mean", "current_sd", "consensus_rwg", "target_mean", "gap_mean",
+                 "maturity_index", "target_index", "gap_index", "maturity_band")
+ALIGNMENT_FIGURES = ("n_top", "n_leader", "top_mean", "leader_mean", "alignment_gap")
+CAPACITY_FIGURES = ("headcount", "fte", "transformation_fte", "dedicated_fte", "dedicated_share")
+
+MAX_EXAMPLES = 5
+
+
+def _published(figures: Iterable[str]) -> str:
+    """SQL: the row is published (not marked suppressed, or carrying any figure)."""
+    return "(NOT coalesce(is_suppressed, false) OR " + " OR ".join(f"{c} IS NOT NULL" for c in figures) + ")"
+
+
+@dataclass
+class AuditOutcome:
+    """What one part of the audit found; `blocking` and `premise` block the gate."""
+
+    scope: str  # "survey" (scores + alignment) or "capacity"
+    tables: str
+    groups: int = 0
+    blocking: list[dict[str, Any]] = field(default_factory=list)
+    non_blocking: list[dict[str, Any]] = field(default_factory=list)
+    premise: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _ancestors(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for unit in parents:
+        chain, seen, node = [], set(), unit
+        while node is not None and node in parents and node not in seen:
+            chain.append(node)
+            seen.add(node)
+            node = parents[node]
+        out[unit] = chain
+    return out
+
+
+def _subtree_counts(units: Iterable[str], ancestors: Mapping[str, list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for unit in units:
+        for a in ancestors.get(unit, [unit]):
+            counts[a] += 1
+    return counts
+
+
+def _finding(group: dict[str, Any], finding: Any, units: list[str]) -> dict[str, Any]:
+    """A finding as an example row: where, what kind, how many, in which units (never who)."""
+    out = {**group, "kind": finding.kind, "size": finding.size,
+           "units": ",".join(sorted({units[i] for i in finding.respondents}))}
+    if finding.kind == "suppressed_unit":
+        out["unit"] = finding.unit
+    return out
+
+
+def _audit_group(outcome: AuditOutcome, group: dict[str, Any], units: list[str], classes: list[str],
+                 parents: dict[str, str | None], published: set[str], alignment: bool, min_cell: int) -> None:
+    outcome.groups += 1
+    try:
+        findings = audit_linear(units, classes, parents, published, alignment_published=alignment, min_cell=min_cell)
+    except ValueError as exc:  # a published unit or a respondent outside the tree: cannot be audited
+        outcome.blocking.append({**group, "kind": "unauditable", "detail": str(exc)})
+        return
+    for f in findings:
+        (outcome.blocking if f.blocking else outcome.non_blocking).append(_finding(group, f, units))
+
+
+def _premise(outcome: AuditOutcome, group: dict[str, Any], published_n: Mapping[str, Any],
+             counts: Mapping[str, int], what: str) -> None:
+    for unit, n in published_n.items():
+        if n is not None and int(n) != counts.get(unit, 0):
+            outcome.premise.append({**group, "kind": "premise", "unit": unit, "published": int(n),
+                                    "counted": counts.get(unit, 0),
+                                    "detail": f"published {what} {int(n)} but the warehouse counts "
+                                              f"{counts.get(unit, 0)} in the subtree"})
+
+
+def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int) -> AuditOutcome:
+    """Scores and alignment, per wave × dimension (SPEC §3.9)."""
+    outcome = AuditOutcome("survey", "fct_maturity_scores + fct_leadership_alignment")
+    respondents: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for wave, dim, unit, role in wh.execute(
+            "SELECT wave_id, dimension_id, org_unit_id, role FROM intermediate.int_respondent_dimensions_scored "
+            "ORDER BY wave_id, dimension_id, respondent_id").fetchall():
+        respondents[(wave, dim)][0].append(str(unit))
+        respondents[(wave, dim)][1].append(role_class(role))
+    trees: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for wave, unit, parent in wh.execute(
+            "SELECT w.wave_id, o.org_unit_id, o.parent_org_unit_id FROM marts.dim_org_units AS o "
+            "JOIN marts.dim_waves AS w ON o.extract_date = w.hr_extract_date").fetchall():
+        trees[wave][str(unit)] = None if parent is None else str(parent)
+    published: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+    for wave, dim, unit, n in pub.execute(
+            f"SELECT wave_id, dimension_id, org_unit_id, n_respondents FROM fct_maturity_scores "
+            f"WHERE {_published(SCORE_FIGURES)}").fetchall():
+        published[(wave, dim)][str(unit)] = n
+    alignment = {(w, d) for w, d in pub.execute(
+        f"SELECT wave_id, dimension_id FROM fct_leadership_alignment WHERE {_published(ALIGNMENT_FIGURES)}"
+    ).fetchall()}
+    for wave, dim in sorted(set(respondents) | set(published) | alignment):
+        group = {"wave_id": wave, "dimension_id": dim}
+        units, classes = respondents.get((wave, dim), ([], []))
+        parents = trees.get(wave, {})
+        _audit_group(outcome, group, units, classes, parents, set(published.get((wave, dim), {})),
+                     (wave, dim) in alignment, min_cell)
+        _premise(outcome, group, published.get((wave, dim), {}), _subtree_counts(units, _ancestors(parents)),
+                 "n_respondents")
+    return outcome
+
+
+def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int) -> AuditOutcome:
+    """Transformation capacity, per HR extract, with n = headcount (SPEC §3.8, §3.9)."""
+    outcome = AuditOutcome("capacity", "fct_transformation_capacity")
+    persons: dict[str, list[str]] = defaultdict(list)
+    for extract, unit in wh.execute(
+            "SELECT CAST(extract_date AS VARCHAR), placed_org_unit_id FROM intermediate.int_persons_placed "
+            "ORDER BY extract_date, person_key").fetchall():
+        persons[extract].append(str(unit))
+    trees: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for extract, unit, parent in wh.execute(
+            "SELECT CAST(extract_date AS VARCHAR), org_unit_id, parent_org_unit_id FROM marts.dim_org_units"
+    ).fetchall():
+        trees[extract][str(unit)] = None if parent is None else str(parent)
+    published: dict[str, dict[str, Any]] = defaultdict(dict)
+    for extract, unit, n in pub.execute(
+            f"SELECT CAST(extract_date AS VARCHAR), org_unit_id, headcount FROM fct_transformation_capacity "
+            f"WHERE {_published(CAPACITY_FIGURES)}").fetchall():
+        published[extract][str(unit)] = n
+    for extract in sorted(set(persons) | set(published)):
+        group = {"extract_date": extract}
+        units = persons.get(extract, [])
+        parents = trees.get(extract, {})
+        _audit_group(outcome, group, units, ["other"] * len(units), parents, set(published.get(extract, {})),
+                     False, min_cell)
+        _premise(outcome, group, published.get(extract, {}), _subtree_counts(units, _ancestors(parents)),
+                 "headcount")
+    return outcome

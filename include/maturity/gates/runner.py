@@ -1,0 +1,557 @@
+"""The two quality gates: raw (after ingest, before dbt) and mart (the Parquet set about to be published).
+
+    result = run_raw_gate(settings.warehouse_db, out_dir)
+    result = run_mart_gate(parquet_dir, previous_parquet_dir, out_dir, audit_db=settings.warehouse_db)
+    if not result.passed: ...            # result.summary() for the log, result.blocking_sentence() for users
+
+Each gate loads its suites from expectations/, builds one frame per suite in DuckDB (frames.py),
+validates every frame with one GX context (suites.py), and writes ``out_dir/<gate>_gate.json`` (the full
+validation results) and ``out_dir/<gate>_gate.html``. Failures of ``error`` severity block
+(``passed`` is False); ``warning`` failures are recorded and shown but never block. The mart gate adds
+the SPEC §3.9 privacy audit (audit.py) as blocking checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from maturity.errors import MaturityError
+from maturity.gates import frames as frame_sql
+from maturity.gates.audit import MAX_EXAMPLES, AuditOutcome, audit_capacity, audit_survey
+from maturity.gates.cpr import CPR_REGEX, redact
+from maturity.gates.report import write_html, write_json
+from maturity.gates.suites import SuiteSpec, Validator, expectation_parameters, load_specs, runnable
+from maturity.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_ROW_COUNT_TOLERANCE = 0.5
+SUMMARY_LINES = 15
+LINE_EXAMPLES = 2  # examples per failure in summary(); the reports have up to five
+LINE_FIELDS = 9
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation (or audit finding), with up to five example rows (CPR-shaped strings redacted)."""
+
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str  # "error" blocks, "warning" does not
+    unexpected_count: int | None  # rows (or findings) that broke it; None for table-level expectations
+    element_count: int | None = None
+    detail: str = ""
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    notes: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
+
+    def line(self) -> str:
+        """One readable line: which expectation, how many rows, a few examples."""
+        what = f"{self.expectation}({self.column})" if self.column else self.expectation
+        text = f"{self.severity.upper():7} {self.suite}: {what} — {self.detail}"
+        if self.examples:
+            shown = "; ".join(", ".join(f"{k}={v}" for k, v in list(ex.items())[:LINE_FIELDS]
+                                        if k != "_load_id" and not (k == self.column and k.startswith("chk_")))
+                              for ex in self.examples[:LINE_EXAMPLES])
+            text += f"; e.g. {shown}"
+        return str(redact(text))
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    name: str
+    table: str
+    rows: int | None
+    evaluated: int
+    errors: int
+    warnings: int
+    skipped: int
+
+
+@dataclass
+class GateResult:
+    """What a gate found. ``passed`` is True unless an error-severity expectation or audit check failed."""
+
+    gate: str  # "raw" or "mart"
+    source: str  # what was validated (the warehouse file or the Parquet directory)
+    failures: list[Failure]
+    suites: list[SuiteOutcome]
+    skipped: list[str]
+    evaluated: int
+    seconds: float
+    finished_at: str
+    json_path: Path | None = None
+    html_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity != "error"]
+
+    @property
+    def title(self) -> str:
+        return f"{self.gate.capitalize()} gate"
+
+    def summary(self, max_lines: int = SUMMARY_LINES) -> str:
+        """A few readable lines: the verdict, then each failure (errors first) with counts and examples."""
+        verdict = "passed" if self.passed else "BLOCKED"
+        lines = [f"{self.title} {verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in "
+                 f"{len(self.suites)} suites ({self.evaluated} expectations, {len(self.skipped)} skipped, "
+                 f"{self.seconds:.1f} s)."]
+        ordered = self.errors + self.warnings
+        lines += ["  " + f.line() for f in ordered[:max_lines]]
+        if len(ordered) > max_lines:
+            lines.append(f"  … and {len(ordered) - max_lines} more")
+        if self.html_path:
+            lines.append(f"Report: {self.html_path}")
+        return "\n".join(lines)
+
+    def blocking_sentence(self) -> str:
+        """One sentence for a user when the gate blocks (empty when it passed)."""
+        if self.passed:
+            return ""
+        first = self.errors[0]
+        what = f"{first.expectation}({first.column})" if first.column else first.expectation
+        more = f"; {len(self.errors) - 1} more error(s)" if len(self.errors) > 1 else ""
+        where = f"; see {self.html_path}" if self.html_path else ""
+        return str(redact(f"The {self.gate} quality gate blocked: {first.suite} failed {what} — "
+                          f"{first.detail}{more}{where}."))
+
+    def raise_if_blocked(self) -> None:
+        if not self.passed:
+            raise MaturityError(self.blocking_sentence())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate, "source": self.source, "passed": self.passed, "finished_at": self.finished_at,
+            "seconds": round(self.seconds, 3), "evaluated": self.evaluated, "summary": self.summary(),
+            "errors": len(self.errors), "warnings": len(self.warnings),
+            "failures": [asdict(f) for f in self.failures], "skipped": self.skipped,
+            "suites": [asdict(s) for s in self.suites],
+            "json_path": str(self.json_path) if self.json_path else None,
+            "html_path": str(self.html_path) if self.html_path else None,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Turning GX results into failures
+# --------------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar: NaN/NA → None, numpy → Python, dates → ISO text, long text cut."""
+    import pandas as pd
+
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    with contextlib.suppress(TypeError, ValueError):  # pd.isna of an array is an array: not missing
+        if pd.isna(value):
+            return None
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, str) and len(value) > 100:
+        return value[:97] + "…"
+    return value
+
+
+def _columns(kwargs: Mapping[str, Any]) -> list[str]:
+    if kwargs.get("column"):
+        return [kwargs["column"]]
+    if kwargs.get("column_list"):
+        return list(kwargs["column_list"])
+    return [kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k)]
+
+
+def _column_label(kwargs: Mapping[str, Any]) -> str | None:
+    cols = _columns(kwargs)
+    return ", ".join(cols) if cols else None
+
+
+def _example_columns(frame: pd.DataFrame, spec: SuiteSpec, checked: list[str]) -> list[str]:
+    """Key, checked columns and lineage; for a prepared chk_* column the whole row (the cause is elsewhere)."""
+    if any(c.startswith("chk_") for c in checked):
+        base = [c for c in frame.columns if not c.startswith("chk_") or c in checked]
+    else:
+        base = [*spec.key, *checked, "_file", "_line"]
+    return [c for c in dict.fromkeys(base) if c in frame.columns]
+
+
+def _examples(frame: pd.DataFrame, spec: SuiteSpec, kwargs: Mapping[str, Any], result: Mapping[str, Any]
+              ) -> list[dict[str, Any]]:
+    checked = _columns(kwargs)
+    index = result.get("partial_unexpected_index_list") or []
+    if index:
+        cols = _example_columns(frame, spec, checked)
+        picked = [i for i in index[:MAX_EXAMPLES] if i in frame.index]
+        return [redact({c: _plain(frame.at[i, c]) for c in cols}) for i in picked]
+    if len(checked) == 1 and checked[0] in frame.columns:  # an aggregate over one column: show its values
+        counts = frame[checked[0]].value_counts(dropna=False).head(MAX_EXAMPLES)
+        return [redact({checked[0]: _plain(v), "rows": int(n)}) for v, n in counts.items()]
+    return []
+
+
+def _expected(kwargs: Mapping[str, Any]) -> str:
+    lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if kwargs.get('strict_min') else '≥'} {lo}")
+    if hi is not None:
+        parts.append(f"{'<' if kwargs.get('strict_max') else '≤'} {hi}")
+    if "value_set" in kwargs:
+        parts.append(f"in {list(kwargs['value_set'])}")
+    if kwargs.get("regex") == CPR_REGEX:
+        parts.append("no CPR-shaped string")
+    elif "regex" in kwargs:
+        parts.append(f"regex {kwargs['regex']}")
+    return " and ".join(parts)
+
+
+def _exception_message(info: Any) -> str | None:
+    if not isinstance(info, Mapping):
+        return None
+    if info.get("raised_exception") and info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        if isinstance(value, Mapping) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _detail(type_: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], exception: str | None) -> str:
+    if exception:
+        return f"could not be evaluated: {exception}"
+    if result.get("unexpected_count") is not None:
+        n, total = result["unexpected_count"], result.get("element_count")
+        text = f"{n} of {total} rows unexpected"
+        expected = _expected(kwargs)
+        if expected and not str(kwargs.get("column", "")).startswith("chk_"):
+            text += f" (expected {expected})"
+        return text
+    mismatch = (result.get("details") or {}).get("mismatched")
+    if type_ == "expect_table_columns_to_match_set" and isinstance(mismatch, Mapping):
+        return "; ".join(f"{k} columns: {', '.join(map(str, v))}" for k, v in mismatch.items() if v) or "mismatch"
+    observed = result.get("observed_value")
+    expected = _expected(kwargs)
+    return f"observed {observed}" + (f", expected {expected}" if expected else "")
+
+
+def _validate(validator: Validator, spec: SuiteSpec, frame: pd.DataFrame, parameters: Mapping[str, Any]
+              ) -> tuple[list[Failure], list[str], SuiteOutcome, dict[str, Any]]:
+    data, skipped_exps = runnable(spec, parameters)
+    skipped = [f"{spec.name}: {e['type']}({_column_label(e['kwargs']) or ''}) — needs "
+               f"{', '.join(sorted(expectation_parameters(e)))}, not available" for e in skipped_exps]
+    res = validator.validate(data, frame, parameters)
+    failures: list[Failure] = []
+    rows: list[dict[str, Any]] = []
+    for r in res.results:
+        cfg = r.expectation_config
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+        severity = (cfg.meta or {}).get("severity", "error")
+        result = r.result or {}
+        exception = _exception_message(r.exception_info)
+        detail = _detail(cfg.type, kwargs, result, exception)
+        rows.append({"status": "passed" if r.success else "failed",
+                     "status_class": "ok" if r.success else severity, "severity": severity, "type": cfg.type,
+                     "notes": cfg.notes or "", "kwargs": kwargs, "result": "" if r.success else detail})
+        if r.success:
+            continue
+        failures.append(Failure(
+            suite=spec.name, expectation=cfg.type, column=_column_label(kwargs), severity=severity,
+            unexpected_count=result.get("unexpected_count"), element_count=result.get("element_count"),
+            detail=detail, examples=[] if exception else _examples(frame, spec, kwargs, result),
+            notes=cfg.notes))
+    for e in skipped_exps:
+        rows.append({"status": "skipped", "status_class": "skipped", "severity": e["meta"]["severity"],
+                     "type": e["type"], "notes": e.get("notes", ""), "kwargs": e["kwargs"],
+                     "result": "skipped: parameter not available"})
+    outcome = SuiteOutcome(spec.name, spec.table, len(frame), len(res.results),
+                           sum(f.severity == "error" for f in failures), sum(f.severity != "error" for f in failures),
+                           len(skipped_exps))
+    details = {"name": spec.name, "table": spec.table, "rows": len(frame), "parameters": dict(parameters),
+               "expectations": rows, "validation_result": res.to_json_dict()}
+    return failures, skipped, outcome, details
+
+
+@dataclass
+class _Run:
+    gate: str
+    source: str
+    started: float = field(default_factory=time.perf_counter)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    suites: list[SuiteOutcome] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
+    evaluated: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate_all(self, specs: Mapping[str, SuiteSpec], frames: Mapping[str, Any],
+                     parameters: Callable[[SuiteSpec], Mapping[str, Any]]) -> None:
+        validator: Validator | None = None
+        for name, spec in specs.items():
+            frame = frames.get(name)
+            if frame is None or isinstance(frame, Exception):
+                why = f"the frame could not be built: {frame}" if frame is not None else "no frame query for it"
+                self.failures.append(Failure(name, "frame", None, "error", None, detail=why))
+                self.suites.append(SuiteOutcome(name, spec.table, None, 0, 1, 0, 0))
+                continue
+            validator = validator or Validator()  # GX is imported here, once per gate
+            failures, skipped, outcome, details = _validate(validator, spec, frame, parameters(spec))
+            self.failures += failures
+            self.skipped += skipped
+            self.suites.append(outcome)
+            self.details.append(details)
+            self.evaluated += outcome.evaluated
+
+    def finish(self, out_dir: Path) -> GateResult:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result = GateResult(
+            gate=self.gate, source=self.source, failures=self.failures, suites=self.suites, skipped=self.skipped,
+            evaluated=self.evaluated, seconds=time.perf_counter() - self.started,
+            finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            json_path=out_dir / f"{self.gate}_gate.json", html_path=out_dir / f"{self.gate}_gate.html")
+        write_json(result, result.json_path, {"validation": self.details, **self.extra})
+        write_html(result, result.html_path, self.details)
+        return result
+
+
+# --------------------------------------------------------------------------------------------------
+# The raw gate
+# --------------------------------------------------------------------------------------------------
+
+
+def run_raw_gate(warehouse_db: Path, out_dir: Path, *, expectations_dir: Path | None = None) -> GateResult:
+    """Validate the raw tables of the working warehouse (after ingest, before dbt).
+
+    Opens `warehouse_db` read-only (no other process may be writing it) and validates one frame per
+    `raw_*` suite. Writes ``out_dir/raw_gate.json`` and ``out_dir/raw_gate.html``.
+    """
+    warehouse_db = Path(warehouse_db)
+    if not warehouse_db.is_file():
+        raise MaturityError(f"The raw gate has no warehouse to check: {warehouse_db} does not exist.")
+    run = _Run("raw", str(warehouse_db))
+    specs = load_specs("raw", expectations_dir)
+    built: dict[str, Any] = {}
+    con = duckdb.connect(str(warehouse_db), read_only=True)
+    try:
+        for name in specs:
+            if name in frame_sql.RAW_FRAMES:
+                try:
+                    built[name] = frame_sql.raw_frame(con, name)
+                except duckdb.Error as exc:
+                    built[name] = exc
+    finally:
+        con.close()
+    run.validate_all(specs, built, lambda _spec: {})
+    return run.finish(out_dir)
+
+
+# --------------------------------------------------------------------------------------------------
+# The mart gate
+# --------------------------------------------------------------------------------------------------
+
+
+def default_min_cell() -> int:
+    """min_cell from dbt_project.yml (the value the marts were suppressed with); 5 if it cannot be read."""
+    try:
+        import yaml
+
+        data = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
+        return int(data["vars"]["min_cell"])
+    except (OSError, KeyError, TypeError, ValueError, ImportError):
+        return 5
+
+
+def _consensus_run_id(con: duckdb.DuckDBPyConnection, tables: list[str]) -> str | None:
+    """The run_id carried by the most tables (ties: the greatest), when the caller did not name the run."""
+    votes: dict[str, int] = {}
+    for table in tables:
+        try:
+            ids = [r[0] for r in con.execute(f"SELECT DISTINCT run_id FROM {table}").fetchall()]
+        except duckdb.Error:
+            continue
+        for run_id in ids:
+            if run_id is not None:
+                votes[run_id] = votes.get(run_id, 0) + 1
+    return max(votes, key=lambda r: (votes[r], r)) if votes else None
+
+
+def _row_bounds(previous_parquet_dir: Path | None, table: str, tolerance: float) -> dict[str, int]:
+    if previous_parquet_dir is None:
+        return {}
+    previous = frame_sql.parquet_row_count(Path(previous_parquet_dir) / f"{table}.parquet")
+    if previous is None:
+        return {}
+    return {"previous_row_count": previous,
+            "previous_row_count_min": math.floor(previous * (1 - tolerance)),
+            "previous_row_count_max": math.ceil(previous * (1 + tolerance))}
+
+
+def _audit_failures(outcome: AuditOutcome, min_cell: int) -> list[Failure]:
+    what = "wave × dimension groups" if outcome.scope == "survey" else "HR extracts"
+    out = []
+    if outcome.blocking:
+        groups = {tuple(sorted((k, v) for k, v in f.items() if k in ("wave_id", "dimension_id", "extract_date")))
+                  for f in outcome.blocking}
+        out.append(Failure(
+            "privacy_audit", "small_cell_disclosure", outcome.tables, "error", len(outcome.blocking),
+            outcome.groups, f"{len(outcome.blocking)} disclosure(s) of fewer than {min_cell} "
+            f"{'respondents' if outcome.scope == 'survey' else 'persons'} in {len(groups)} of {outcome.groups} {what}",
+            [_audit_example(f) for f in outcome.blocking[:MAX_EXAMPLES]],
+            "SPEC §3.9: no sum over 1..min_cell − 1 respondents (persons) may be a linear combination of "
+            "published sums; checked exactly with maturity.privacy.audit_linear."))
+    if outcome.premise:
+        out.append(Failure(
+            "privacy_audit", "published_n_matches_warehouse", outcome.tables, "error", len(outcome.premise),
+            None, f"{len(outcome.premise)} published row(s) whose n differs from the warehouse's counted "
+            f"{'respondents' if outcome.scope == 'survey' else 'persons'}: the audit cannot vouch for them",
+            [_audit_example(f) for f in outcome.premise[:MAX_EXAMPLES]],
+            "The audit rebuilds the published sums from the warehouse; the Parquet set must come from it."))
+    if outcome.non_blocking:
+        out.append(Failure(
+            "privacy_audit", "over_suppression", outcome.tables, "warning", len(outcome.non_blocking),
+            outcome.groups, f"{len(outcome.non_blocking)} suppressed unit(s) of ≥ {min_cell} whose sum the "
+            "published sums determine anyway (hides nothing, discloses nothing small)",
+            [_audit_example(f) for f in outcome.non_blocking[:MAX_EXAMPLES]]))
+    return out
+
+
+def _audit_example(finding: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in finding.items() if v is not None}
+
+
+def run_mart_gate(
+    parquet_dir: Path,
+    previous_parquet_dir: Path | None,
+    out_dir: Path,
+    audit_db: Path | None,
+    *,
+    run_id: str | None = None,
+    min_cell: int | None = None,
+    row_count_tolerance: float = DEFAULT_ROW_COUNT_TOLERANCE,
+    expectations_dir: Path | None = None,
+) -> GateResult:
+    """Validate the Parquet set about to be published, including the SPEC §3.9 privacy audit.
+
+    - `parquet_dir`: ``<table>.parquet`` for each of maturity.publish.MARTS.
+    - `previous_parquet_dir`: the currently published set (row-count bounds: ± `row_count_tolerance` of its
+      row counts; a collapse blocks, a jump warns); None or a missing file skips those two checks.
+    - `audit_db`: the working warehouse the set was exported from (read-only; it holds the counted
+      respondents and placed persons the audit needs). None skips the audit with a warning.
+    - `run_id`: the run whose marts these are; every table must carry it (default: the run_id most
+      tables carry). `min_cell`: default from dbt_project.yml.
+    Writes ``out_dir/mart_gate.json`` and ``out_dir/mart_gate.html``.
+    """
+    from maturity.publish import MARTS
+
+    parquet_dir = Path(parquet_dir)
+    if not parquet_dir.is_dir():
+        raise MaturityError(f"The mart gate has nothing to check: {parquet_dir} is not a directory.")
+    min_cell = default_min_cell() if min_cell is None else int(min_cell)
+    run = _Run("mart", str(parquet_dir))
+    specs = load_specs("mart", expectations_dir)
+    con = duckdb.connect()
+    try:
+        missing = frame_sql.attach_parquet(con, parquet_dir, MARTS)
+        for table in missing:
+            run.failures.append(Failure(f"mart_{table}", "parquet_file_exists", None, "error", None,
+                                        detail=f"{table}.parquet is missing from {parquet_dir}"))
+        extra = sorted(p.stem for p in parquet_dir.glob("*.parquet") if p.stem not in MARTS)
+        if extra:
+            run.failures.append(Failure("publish", "only_the_published_marts", None, "warning", len(extra),
+                                        detail=f"unexpected Parquet file(s): {', '.join(extra)} (SPEC §4 lists "
+                                               "exactly the twelve marts)"))
+        for table in MARTS:
+            if f"mart_{table}" not in specs:
+                run.failures.append(Failure(f"mart_{table}", "suite_exists", None, "error", None,
+                                            detail=f"no expectation suite mart_{table}.json for a published mart"))
+        present = [t for t in MARTS if t not in missing]
+        publish_run_id = run_id or _consensus_run_id(con, present)
+        built: dict[str, Any] = {}
+        for name, spec in specs.items():
+            if spec.table in missing:
+                continue  # already an error: the file is missing
+            if name in frame_sql.MART_FRAMES:
+                try:
+                    built[name] = frame_sql.mart_frame(con, name)
+                except duckdb.Error as exc:
+                    built[name] = exc
+        specs = {n: s for n, s in specs.items() if s.table not in missing}
+        bounds = {s.name: _row_bounds(previous_parquet_dir, s.table, row_count_tolerance) for s in specs.values()}
+
+        def parameters(spec: SuiteSpec) -> dict[str, Any]:
+            return {"min_cell": min_cell, "publish_run_id": [publish_run_id], **bounds[spec.name]}
+
+        run.validate_all(specs, built, parameters)
+        run.extra["parameters"] = {"min_cell": min_cell, "publish_run_id": publish_run_id,
+                                   "row_count_tolerance": row_count_tolerance,
+                                   "previous_parquet_dir": str(previous_parquet_dir) if previous_parquet_dir else None}
+        _run_audit(run, con, audit_db, missing, min_cell)
+    finally:
+        con.close()
+    return run.finish(out_dir)
+
+
+def _run_audit(run: _Run, con: duckdb.DuckDBPyConnection, audit_db: Path | None, missing: list[str],
+               min_cell: int) -> None:
+    if audit_db is None:
+        run.failures.append(Failure("privacy_audit", "audit_ran", None, "warning", None,
+                                    detail="skipped: no warehouse (audit_db) was given, so the SPEC §3.9 audit "
+                                           "could not run"))
+        run.skipped.append("privacy_audit: no audit_db")
+        return
+    needed = {"fct_maturity_scores", "fct_leadership_alignment", "fct_transformation_capacity"}
+    if needed & set(missing):
+        run.failures.append(Failure("privacy_audit", "audit_ran", None, "error", None,
+                                    detail="cannot audit: " + ", ".join(sorted(needed & set(missing))) + " missing"))
+        return
+    started = time.perf_counter()
+    try:
+        wh = duckdb.connect(str(audit_db), read_only=True)
+    except duckdb.Error as exc:
+        run.failures.append(Failure("privacy_audit", "audit_ran", None, "error", None,
+                                    detail=f"cannot open the warehouse {audit_db}: {exc}"))
+        return
+    try:
+        outcomes = [audit_survey(con, wh, min_cell), audit_capacity(con, wh, min_cell)]
+    except duckdb.Error as exc:
+        run.failures.append(Failure("privacy_audit", "audit_ran", None, "error", None,
+                                    detail=f"the audit could not read what it needs: {exc}"))
+        return
+    finally:
+        wh.close()
+    for outcome in outcomes:
+        run.failures += _audit_failures(outcome, min_cell)
+        run.evaluated += 1
+    run.extra["privacy_audit"] = {
+        "audit_db": str(audit_db), "min_cell": min_cell, "seconds": round(time.perf_counter() - started, 3),
+        **{o.scope: {"groups": o.groups, "blocking": o.blocking, "premise": o.premise,
+                     "non_blocking": o.non_blocking} for o in outcomes}}
+    run.suites.append(SuiteOutcome(
+        "privacy_audit", "fct_maturity_scores, fct_leadership_alignment, fct_transformation_capacity",
+        sum(o.groups for o in outcomes), len(outcomes),
+        sum(bool(o.blocking) + bool(o.premise) for o in outcomes), sum(bool(o.non_blocking) for o in outcomes), 0))

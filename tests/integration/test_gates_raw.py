@@ -1,0 +1,180 @@
+"""The raw quality gate (expectations/raw_*.json) on the real demo warehouse, clean and with seeded defects.
+
+The demo is generated and ingested once per module. The clean warehouse must pass with no failure at
+all. Then one copy gets one defect in every raw suite and the gate runs once: each defect must show up
+as its own error-severity failure (so each alone would block). A few defects also run alone, to check
+that nothing else fires, that the summary names the expectation and the count, that a CPR number the
+gate finds is never repeated in its reports, and that a warning does not block.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+from maturity.demo import generate
+from maturity.gates import GateResult, run_raw_gate
+from maturity.settings import Settings
+
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.slow
+CPR = "010190-1234"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, ingest_all_shared: Callable) -> Path:
+    base = tmp_path_factory.mktemp("gates_raw")
+    generate(base / "landing")
+    settings = Settings(base / "landing", base / "warehouse", TEST_KEY)
+    reports = ingest_all_shared(settings)
+    assert all(not isinstance(r, Exception) for r in reports.values()), reports
+    return settings.warehouse_db
+
+
+def seeded(warehouse: Path, target: Path, statements: list[str]) -> Path:
+    """A copy of the warehouse with `statements` applied."""
+    target.mkdir(parents=True, exist_ok=True)
+    db = target / "warehouse.duckdb"
+    shutil.copy(warehouse, db)
+    con = duckdb.connect(str(db))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+    return db
+
+
+def first(table: str, where: str = "true") -> str:
+    return f"rowid = (SELECT min(rowid) FROM raw.{table} WHERE {where})"
+
+
+def errors(result: GateResult) -> set[tuple[str, str, str | None]]:
+    return {(f.suite, f.expectation, f.column) for f in result.errors}
+
+
+@pytest.fixture(scope="module")
+def clean(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> GateResult:
+    return run_raw_gate(warehouse, tmp_path_factory.mktemp("raw_clean_out"))
+
+
+def test_clean_demo_passes_without_any_failure(clean: GateResult) -> None:
+    assert clean.passed, clean.summary()
+    assert clean.failures == [], clean.summary()
+    assert len(clean.suites) >= 14 and clean.evaluated >= 200
+    assert clean.summary().startswith("Raw gate passed: 0 error(s), 0 warning(s)")
+
+
+def test_reports_are_written(clean: GateResult) -> None:
+    payload = json.loads(clean.json_path.read_text())
+    assert payload["passed"] is True and payload["gate"] == "raw"
+    assert {s["name"] for s in payload["validation"]} == {s.name for s in clean.suites}
+    assert all(s["validation_result"]["success"] for s in payload["validation"])
+    page = clean.html_path.read_text()
+    assert "PASSED" in page and "raw_hr__employments" in page
+    assert not re.search(r"<script|<link|src=|https?://", page)  # self-contained
+
+
+# One defect per raw suite: (suite, expectation, column) → the SQL that seeds it.
+DEFECTS: dict[tuple[str, str, str | None], list[str]] = {
+    ("raw_reference", "expect_column_values_to_be_between", "weight"): [
+        f"UPDATE raw.dimensions SET weight = 0 WHERE {first('dimensions')}"],
+    ("raw_hr__org_units", "expect_column_values_to_be_in_set", "chk_parent_known"): [
+        "UPDATE raw.org_units SET parent_org_unit_id = 'NOPE' WHERE "
+        + first("org_units", "level = 'NY1-niveau'")],
+    ("raw_hr__employments", "expect_column_values_to_be_between", "fte"): [
+        f"UPDATE raw.employments SET fte = 1.5 WHERE {first('employments')}"],
+    ("raw_hr__team_memberships", "expect_column_values_to_be_between", "share_pct"): [
+        f"UPDATE raw.team_memberships SET share_pct = 120 WHERE {first('team_memberships')}"],
+    ("raw_surveys__survey_waves", "expect_column_values_to_be_unique", "closes_on"): [
+        "UPDATE raw.survey_waves SET closes_on = (SELECT min(closes_on) FROM raw.survey_waves) WHERE wave_id = 'T1'"],
+    ("raw_surveys__survey_mapping", "expect_column_values_to_be_in_set", "chk_scale_shared"): [
+        "UPDATE raw.survey_mapping SET scale_max = 7 WHERE " + first("survey_mapping", "use = 'current'")],
+    ("raw_surveys__survey_structure", "expect_column_values_to_not_match_regex", "question_text"): [
+        f"UPDATE raw.survey_structure SET question_text = 'Kontakt {CPR} ved spørgsmål' "
+        f"WHERE {first('survey_structure')}"],
+    ("raw_surveys__survey_labels", "expect_column_values_to_not_match_regex", "value_label"): [
+        f"UPDATE raw.survey_labels SET value_label = 'Leder {CPR.replace('-', '')}' WHERE {first('survey_labels')}"],
+    ("raw_surveys__survey_respondents", "expect_column_values_to_be_in_set", "chk_org_unit_in_tree"): [
+        f"UPDATE raw.survey_respondents SET org_unit_id = 'ZZZZ' WHERE {first('survey_respondents')}"],
+    ("raw_surveys__survey_answers", "expect_column_pair_values_a_to_be_greater_than_b", "chk_scale_max, value"): [
+        "UPDATE raw.survey_answers SET value = 9 WHERE "
+        + first("survey_answers", "aspect = 'current' AND answer_status = 'valid'")],
+    ("raw_projects", "expect_column_values_to_not_match_regex", "project_name"): [
+        f"UPDATE raw.projects SET project_name = 'Velfærdsteknologi {CPR}' WHERE {first('projects')}"],
+    ("raw_projects", "expect_compound_columns_to_be_unique", "extract_date, project_id"): [
+        "INSERT INTO raw.projects SELECT * FROM raw.projects WHERE " + first("projects", "status = 'I gang'")],
+    ("raw_system__quarantine", "expect_column_values_to_not_match_regex", "value"): [
+        f"UPDATE raw.quarantine SET value = 'x;{CPR};y' WHERE {first('quarantine')}"],
+    ("raw_system__manifest", "expect_column_values_to_be_in_set", "chk_reconciled"): [
+        f"UPDATE raw.manifest SET rows_loaded = rows_loaded + 1 WHERE {first('manifest')}"],
+    ("raw_system__snapshots", "expect_column_values_to_be_in_set", "source"): [
+        f"UPDATE raw.snapshots SET source = 'sharepoint' WHERE {first('snapshots')}"],
+}
+
+
+@pytest.fixture(scope="module")
+def all_defects(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> GateResult:
+    base = tmp_path_factory.mktemp("raw_defects")
+    db = seeded(warehouse, base, [sql for statements in DEFECTS.values() for sql in statements])
+    return run_raw_gate(db, base / "out")
+
+
+def test_every_raw_suite_has_a_seeded_defect() -> None:
+    from maturity.gates.suites import load_specs
+
+    assert {suite for suite, _, _ in DEFECTS} == set(load_specs("raw"))
+
+
+@pytest.mark.parametrize("key", list(DEFECTS), ids=lambda k: f"{k[0]}-{k[2]}")
+def test_each_seeded_defect_is_a_blocking_failure(all_defects: GateResult, key: tuple) -> None:
+    assert not all_defects.passed
+    hits = [f for f in all_defects.errors if (f.suite, f.expectation, f.column) == key]
+    assert hits, f"{key} not among\n{all_defects.summary(100)}"
+    failure = hits[0]
+    assert failure.unexpected_count and failure.unexpected_count >= 1
+    assert failure.line() in all_defects.summary(100)
+
+
+def test_fte_above_one_alone_blocks_with_a_readable_summary(warehouse: Path, tmp_path: Path) -> None:
+    db = seeded(warehouse, tmp_path, [f"UPDATE raw.employments SET fte = 1.5 WHERE {first('employments')}"])
+    result = run_raw_gate(db, tmp_path / "out")
+    assert not result.passed
+    assert errors(result) == {("raw_hr__employments", "expect_column_values_to_be_between", "fte")}
+    assert result.warnings == []
+    failure = result.errors[0]
+    assert failure.unexpected_count == 1
+    assert failure.examples[0]["fte"] == 1.5 and failure.examples[0]["_file"].endswith("employees.csv")
+    summary = result.summary()
+    assert "Raw gate BLOCKED: 1 error(s)" in summary
+    assert re.search(r"expect_column_values_to_be_between\(fte\) — 1 of \d+ rows unexpected", summary), summary
+    assert "fte=1.5" in summary
+    assert "raw_hr__employments" in result.blocking_sentence()
+
+
+def test_cpr_in_a_project_name_blocks_and_is_never_repeated(warehouse: Path, tmp_path: Path) -> None:
+    db = seeded(warehouse, tmp_path, [
+        f"UPDATE raw.projects SET project_name = 'Velfærdsteknologi {CPR}' WHERE {first('projects')}"])
+    result = run_raw_gate(db, tmp_path / "out")
+    assert errors(result) == {("raw_projects", "expect_column_values_to_not_match_regex", "project_name")}
+    assert result.errors[0].unexpected_count == 1
+    assert result.errors[0].examples[0]["project_name"] == "Velfærdsteknologi [CPR]"
+    for text in (result.summary(), result.json_path.read_text(), result.html_path.read_text()):
+        assert CPR not in text and "0101901234" not in text
+        assert "[CPR]" in text
+
+
+def test_a_warning_is_recorded_but_does_not_block(warehouse: Path, tmp_path: Path) -> None:
+    db = seeded(warehouse, tmp_path, [f"UPDATE raw.projects SET owner_org_unit_id = 'ZZZZ' WHERE {first('projects')}"])
+    result = run_raw_gate(db, tmp_path / "out")
+    assert result.passed, result.summary()
+    assert [(f.suite, f.column, f.severity, f.unexpected_count) for f in result.warnings] == [
+        ("raw_projects", "chk_owner_known", "warning", 1)]
+    assert "WARNING raw_projects" in result.summary()
+    assert "warned" in result.html_path.read_text()
