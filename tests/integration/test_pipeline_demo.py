@@ -194,3 +194,34 @@ def test_dbt_docs_generate_describes_every_mart_column(demo_run: dict) -> None:
         columns = catalog["nodes"][f"model.maturity.{table}"]["columns"]
         missing += [f"{table}.{c}" for c in columns if not node["columns"].get(c, {}).get("description", "").strip()]
     assert missing == []
+
+
+def _published_digest(warehouse: Path) -> dict[str, str]:
+    current = (warehouse / "published" / "current").resolve()
+    return {p.relative_to(current).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(current.rglob("*")) if p.is_file()} | {"<current>": current.name}
+
+
+def test_a_defect_that_passes_ingest_but_breaks_an_expectation_is_not_published(
+    demo_run: dict, tmp_path: Path
+) -> None:
+    """Three of four waves vanish from the landing area: ingest accepts that (snapshots removed), the
+    marts shrink by three quarters, and the mart gate's row-count expectation against the previous
+    publish blocks. Nothing is published, the previous version stays byte-identical, and the message
+    names the expectation."""
+    import shutil
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(demo_run["landing"], landing)
+    shutil.copytree(demo_run["warehouse"], warehouse, symlinks=True)
+    before = _published_digest(warehouse)
+    for wave in ("T1", "T2", "T3"):
+        shutil.rmtree(landing / "surveys" / wave)
+    blocked = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
+                              "--warehouse", str(warehouse)], env=demo_run["env"], capture_output=True, text=True)
+    assert blocked.returncode == 1
+    assert "nothing new was published" in blocked.stderr
+    assert "row_count" in blocked.stderr or "row count" in blocked.stderr, blocked.stderr[-2000:]
+    assert _published_digest(warehouse) == before
+    assert not list((warehouse / "published" / "versions").glob(".staging-*"))
+    assert list((warehouse / "validation").glob("*/mart_gate.html"))
