@@ -10,7 +10,7 @@ KEY_FILE ?= .secrets/pseudonym.key
 SCALE ?= haderslev
 SEED ?= 42
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ install: $(STAMP)
 demo: install
 	$(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
 
-run: install
+# Headless Chromium prints the direktion report to PDF. Installed from Debian when we may (root + apt);
+# otherwise the reports are written as HTML only and the run says so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& echo "Installing Debian's chromium for the PDF reports" \
+		&& DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "Chromium not available: the direktion reports will be HTML only."
+
+run: install chromium
 	$(BIN)/maturity keygen --file $(KEY_FILE)
 	$(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
 	MATURITY_PSEUDONYM_KEY_FILE=$(KEY_FILE) $(BIN)/maturity run --landing $(LANDING) --warehouse $(WAREHOUSE)
@@ -36,7 +45,7 @@ lint: install
 	$(BIN)/ruff check include dags tests bench
 
 bench: install
-	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_pipeline.py
 
 clean:
 	rm -rf $(WAREHOUSE) .airflow

@@ -63,3 +63,14 @@ def run_dag(run_conf: dict | None = None):
     """Execute the DAG once in this process; returns the DagRun (state success or failed)."""
     dag = load_dag()
     return dag.test(run_conf=run_conf or {})
+
+
+def task_durations(dag_run) -> dict[str, float]:
+    """Seconds per task of a finished run, from the metadata DB (what the Airflow UI shows)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.start_date, TaskInstance.end_date).filter(
+            TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id).all()
+    return {task: (end - start).total_seconds() for task, start, end in rows if start and end}

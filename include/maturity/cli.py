@@ -55,7 +55,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Airflow home {home} (SQLite); landing {settings.landing_dir}; warehouse {settings.warehouse_dir}")
     if airflow_local.ensure_migrated(home):
         print("Migrated the Airflow metadata database.")
+    dag_started = time.perf_counter()
     dag_run = airflow_local.run_dag()
+    dag_seconds = time.perf_counter() - dag_started
     run_path = run_dir(settings, dag_run.run_id)
     reports: dict[str, dict] = {}
     errors: list[str] = []
@@ -74,6 +76,15 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"reports in {published / 'reports'}/ (version {(published / 'current').resolve().name})")
     print(f"Run records: {run_path}; gate results: {settings.warehouse_dir / 'validation'}/")
     elapsed = time.perf_counter() - started
+    durations = airflow_local.task_durations(dag_run)
+    stages = {
+        "airflow_startup": dag_started - started + dag_seconds - sum(durations.values()),
+        "ingest": sum(v for k, v in durations.items() if k.startswith("ingest_")),
+        **{k: durations.get(k, 0.0) for k in ("raw_gate", "dbt_build", "mart_gate", "report", "publish")},
+    }
+    print("Stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    if args.timings:
+        Path(args.timings).write_text(json.dumps({"total": elapsed, "state": str(dag_run.state), **stages}))
     if str(dag_run.state) != "success":
         message = "\n".join(errors) or f"the Airflow run {dag_run.run_id} ended {dag_run.state}; see the log above"
         print(f"\nRun failed after {elapsed:.1f} s; nothing new was published:\n{message}", file=sys.stderr)
@@ -120,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline DAG in-process (embedded Airflow)")
     run.add_argument("--landing", help=f"landing area (default ${ENV_LANDING} or ./landing)")
     run.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
+    run.add_argument("--timings", help="write the run's stage timings as JSON to this file (bench/)")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="render the direktion report(s) from the published marts")
     rep.add_argument("--wave", help="one wave id (default: every wave)")

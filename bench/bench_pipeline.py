@@ -1,0 +1,169 @@
+"""End-to-end benchmark: `maturity run` per stage on the haderslev and kl demo scales.
+
+Prints, per scale, the median wall time of each stage (Airflow start-up, ingest, raw gate, dbt, mart
+gate, report, publish), the peak RSS of the whole process tree, an unchanged re-run and a run after
+one new wave lands, plus our ingest against a plain DuckDB read of the same files — and every target
+of the performance issue with ✓/✗. Results go to bench/results/<date>.json.
+
+    python bench/bench_pipeline.py [--scales haderslev,kl] [--repeat 3] [--kl-repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_ingest import our_ingest, plain_read  # noqa: E402
+
+KEY = "ab" * 32
+STAGES = ("airflow_startup", "ingest", "raw_gate", "dbt_build", "mart_gate", "report", "publish")
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack += [int(c) for c in fh.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def run(landing: Path, warehouse: Path, home: Path) -> dict:
+    """One `maturity run`; returns its stage timings, total and the peak RSS of the process tree."""
+    timings = warehouse.parent / f"timings-{time.monotonic_ns()}.json"
+    env = {**os.environ, "MATURITY_PSEUDONYM_KEY": KEY, "AIRFLOW_HOME": str(home)}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
+                             "--warehouse", str(warehouse), "--timings", str(timings)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"maturity run failed ({proc.returncode}): {err[-2000:]}")
+    result = json.loads(timings.read_text())
+    result["wall"] = time.perf_counter() - started
+    result["peak_rss_mib"] = peak[0] / 2**20
+    return result
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def bench_scale(scale: str, repeat: int, base: Path) -> dict:
+    from maturity.demo import generate
+
+    landing = base / scale / "landing"
+    t = time.perf_counter()
+    generate(landing, scale, 42)
+    print(f"[{scale}] demo generated in {time.perf_counter() - t:.1f} s")
+    home = base / scale / "airflow"
+    run(landing, base / scale / "warmup", home)  # migrates Airflow's DB, warms caches and dbt's parse
+    full = []
+    for i in range(repeat):
+        full.append(run(landing, base / scale / f"wh{i}", home))
+        print(f"[{scale}] full run {i + 1}: {full[-1]['wall']:.1f} s, peak RSS {full[-1]['peak_rss_mib']:.0f} MiB")
+    unchanged = [run(landing, base / scale / "wh0", home) for _ in range(repeat)]
+    print(f"[{scale}] unchanged re-runs: " + ", ".join(f"{r['wall']:.1f} s" for r in unchanged))
+    three = base / scale / "landing3"
+    shutil.copytree(landing, three)
+    new_wave = []
+    for i in range(max(1, repeat - 1)):
+        shutil.rmtree(three / "surveys" / "T3", ignore_errors=True)
+        wh = base / scale / f"wave{i}"
+        run(three, wh, home)
+        shutil.copytree(landing / "surveys" / "T3", three / "surveys" / "T3")
+        new_wave.append(run(three, wh, home))
+    print(f"[{scale}] one new wave: " + ", ".join(f"{r['wall']:.1f} s" for r in new_wave))
+    t_plain, _ = _timed(plain_read, landing, base / scale / "plain.duckdb")
+    t_ours, _ = _timed(our_ingest, landing, base / scale / "ingest_only")
+    return {
+        "full": {k: median_of(full, k) for k in (*STAGES, "wall", "peak_rss_mib")},
+        "unchanged": median_of(unchanged, "wall"),
+        "new_wave": median_of(new_wave, "wall"),
+        "ingest_plain_s": t_plain, "ingest_ours_s": t_ours, "ingest_ratio": t_plain / t_ours,
+        "landing_mb": sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 1e6,
+        "runs": {"full": full, "unchanged": unchanged, "new_wave": new_wave},
+    }
+
+
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="haderslev,kl")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kl-repeat", type=int, default=1)
+    args = parser.parse_args()
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
+        for scale in args.scales.split(","):
+            results[scale] = bench_scale(scale, args.kl_repeat if scale == "kl" else args.repeat, Path(tmp))
+    print(f"\nmachine: {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+    for scale, r in results.items():
+        stages = ", ".join(f"{k} {r['full'][k]:.1f}" for k in STAGES)
+        print(f"{scale:>9}: full {r['full']['wall']:.1f} s ({stages}); unchanged {r['unchanged']:.1f} s; "
+              f"new wave {r['new_wave']:.1f} s; peak RSS {r['full']['peak_rss_mib']:.0f} MiB; "
+              f"ingest {r['ingest_ours_s']:.1f} s vs plain reader {r['ingest_plain_s']:.1f} s")
+    checks = []
+    if "haderslev" in results:
+        h = results["haderslev"]
+        checks += [("haderslev end-to-end ≤ 60 s", h["full"]["wall"], h["full"]["wall"] <= 60),
+                   ("unchanged re-run ≤ 25 % of a full run", h["unchanged"] / h["full"]["wall"],
+                    h["unchanged"] <= 0.25 * h["full"]["wall"]),
+                   ("one new wave ≤ 50 % of a full run", h["new_wave"] / h["full"]["wall"],
+                    h["new_wave"] <= 0.5 * h["full"]["wall"])]
+    if "kl" in results:
+        k = results["kl"]
+        if "haderslev" in results:
+            ratio = k["full"]["wall"] / results["haderslev"]["full"]["wall"]
+            checks.append(("kl ≤ 3 × haderslev", ratio, ratio <= 3))
+        checks += [("peak RSS at kl ≤ 2 GiB (MiB)", k["full"]["peak_rss_mib"], k["full"]["peak_rss_mib"] <= 2048),
+                   ("ingest ≥ 0.7 × the raw reader (kl)", k["ingest_ratio"], k["ingest_ratio"] >= 0.7)]
+    print()
+    for name, value, ok in checks:
+        print(f"{'✓' if ok else '✗'} {name}: {value:.2f}")
+    out = Path(__file__).parent / "results" / f"{time.strftime('%Y-%m-%d')}.json"
+    out.write_text(json.dumps({"cores": os.cpu_count(), "python": platform.python_version(),
+                               "duckdb": duckdb.__version__, "results": results,
+                               "checks": [{"name": n, "value": v, "ok": ok} for n, v, ok in checks]},
+                              indent=2, default=str))
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
