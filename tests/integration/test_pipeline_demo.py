@@ -225,3 +225,26 @@ def test_a_defect_that_passes_ingest_but_breaks_an_expectation_is_not_published(
     assert _published_digest(warehouse) == before
     assert not list((warehouse / "published" / "versions").glob(".staging-*"))
     assert list((warehouse / "validation").glob("*/mart_gate.html"))
+
+
+def test_a_raw_gate_error_blocks_before_dbt_and_publishes_nothing(demo_run: dict, tmp_path: Path) -> None:
+    """An FTE of 1.5 in raw.employments (as a faulty loader could leave it) fails the raw gate: dbt never
+    runs, nothing is published, the previous version stays byte-identical, and the summary names the
+    expectation, the count and the column."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(demo_run["warehouse"], warehouse, symlinks=True)
+    before = _published_digest(warehouse)
+    (warehouse / "gates.state.json").unlink()  # the defect bypassed ingest, so the gate must look again
+    con = duckdb.connect(str(warehouse / "warehouse.duckdb"))
+    con.execute("UPDATE raw.employments SET fte = 1.5 WHERE rowid = (SELECT min(rowid) FROM raw.employments)")
+    con.close()
+    blocked = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(demo_run["landing"]),
+                              "--warehouse", str(warehouse)], env=demo_run["env"], capture_output=True, text=True)
+    assert blocked.returncode == 1
+    assert "expect_column_values_to_be_between(fte)" in blocked.stderr, blocked.stderr[-2000:]
+    assert "1 of " in blocked.stderr
+    assert _published_digest(warehouse) == before
+    run_dirs = sorted((warehouse / "validation").glob("*/raw_gate.html"), key=lambda p: p.stat().st_mtime)
+    assert run_dirs and not (run_dirs[-1].parent / "mart_gate.json").exists()
