@@ -69,3 +69,24 @@ def ingest_all_shared() -> Callable[..., dict[str, object]]:
             keep.close()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo municipality through the real pipeline (`maturity demo` + `maturity run`), built once.
+
+    Shared by the end-to-end and report tests; tests that change data work on copies.
+    """
+    import os
+    import subprocess
+    import sys
+
+    base = tmp_path_factory.mktemp("demo")
+    landing, warehouse = base / "landing", base / "warehouse"
+    env = {**os.environ, "MATURITY_PSEUDONYM_KEY": TEST_KEY, "AIRFLOW_HOME": str(base / "airflow")}
+    subprocess.run([sys.executable, "-m", "maturity.cli", "demo", "--out", str(landing)], check=True, env=env,
+                   capture_output=True)
+    first = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
+                            "--warehouse", str(warehouse)], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return {"landing": landing, "warehouse": warehouse, "env": env, "first": first}

@@ -7,7 +7,6 @@ file) and idempotence (a second run on an unchanged landing area changes no tabl
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -20,19 +19,6 @@ from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.slow
 CPR = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    base = tmp_path_factory.mktemp("demo")
-    landing, warehouse = base / "landing", base / "warehouse"
-    env = {**os.environ, "MATURITY_PSEUDONYM_KEY": TEST_KEY, "AIRFLOW_HOME": str(base / "airflow")}
-    subprocess.run([sys.executable, "-m", "maturity.cli", "demo", "--out", str(landing)], check=True, env=env,
-                   capture_output=True)
-    first = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
-                            "--warehouse", str(warehouse)], env=env, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr[-3000:]
-    return {"landing": landing, "warehouse": warehouse, "env": env, "first": first}
 
 
 def _text_values(db: Path) -> list[tuple[str, str, str]]:

@@ -30,7 +30,6 @@ import queue
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from html.parser import HTMLParser
@@ -41,8 +40,6 @@ import duckdb
 import pytest
 from maturity.errors import MaturityError
 from maturity.report import render_reports
-
-from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -69,20 +66,12 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not in
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The published DuckDB file of the demo municipality."""
+def published(request: pytest.FixtureRequest) -> Path:
+    """The published DuckDB file of the demo municipality (the session's shared demo run)."""
     prebuilt = os.environ.get("MATURITY_REPORT_TEST_WAREHOUSE")
     if prebuilt:
         return Path(prebuilt) / "published" / "maturity.duckdb"
-    base = tmp_path_factory.mktemp("report_demo")
-    landing, warehouse = base / "landing", base / "warehouse"
-    env = {**os.environ, "MATURITY_PSEUDONYM_KEY": TEST_KEY, "AIRFLOW_HOME": str(base / "airflow")}
-    subprocess.run([sys.executable, "-m", "maturity.cli", "demo", "--out", str(landing)], check=True, env=env,
-                   capture_output=True)
-    run = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
-                          "--warehouse", str(warehouse)], env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return warehouse / "published" / "maturity.duckdb"
+    return request.getfixturevalue("demo_run")["warehouse"] / "published" / "maturity.duckdb"
 
 
 @pytest.fixture(scope="module")
