@@ -56,17 +56,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if airflow_local.ensure_migrated(home):
         print("Migrated the Airflow metadata database.")
     dag_started = time.perf_counter()
-    dag_run = airflow_local.run_dag()
+    params = {"force": bool(args.force), "wave": args.wave}
+    dag_runs = airflow_local.run_chain(params)
     dag_seconds = time.perf_counter() - dag_started
-    run_path = run_dir(settings, dag_run.run_id)
+    chain_id = dag_runs[0].run_id
+    run_path = run_dir(settings, chain_id)
     reports: dict[str, dict] = {}
     errors: list[str] = []
+    unchanged = False
     for path in sorted(run_path.glob("*.json"), key=lambda p: p.stat().st_mtime):
         payload = json.loads(path.read_text())
         if payload.get("status") == "failed":
             errors.append(payload.get("summary") or payload["error"])
         elif path.stem.startswith("ingest_"):
             reports[payload["source"]] = payload
+        elif path.stem == "raw_ready" and payload.get("status") == "unchanged":
+            unchanged = True
     print()
     print(format_summary(settings, reports))
     print(f"\nWarehouse (working DuckDB file): {settings.warehouse_db}")
@@ -76,34 +81,51 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"reports in {published / 'reports'}/ (version {(published / 'current').resolve().name})")
     print(f"Run records: {run_path}; gate results: {settings.warehouse_dir / 'validation'}/")
     elapsed = time.perf_counter() - started
-    durations = airflow_local.task_durations(dag_run)
+    durations = airflow_local.task_durations(dag_runs)
+
+    def stage(*prefixes: str) -> float:
+        return sum(v for k, v in durations.items() if k.startswith(prefixes))
+
     stages = {
         "airflow_startup": dag_started - started + dag_seconds - sum(durations.values()),
-        "ingest": sum(v for k, v in durations.items() if k.startswith("ingest_")),
-        **{k: durations.get(k, 0.0) for k in ("raw_gate", "dbt_build", "mart_gate", "report", "publish")},
+        "ingest": stage("maturity_ingest.ingest_", "maturity_ingest.prepare"),
+        "raw_gate": stage("maturity_ingest.raw_gate", "maturity_ingest.raw_ready"),
+        "dbt_build": stage("maturity_transform."),
+        "mart_gate": stage("maturity_publish.mart_gate", "maturity_publish.prepare"),
+        "report": stage("maturity_report."),
+        "publish": stage("maturity_publish.publish"),
     }
     print("Stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    failed = [r for r in dag_runs if str(r.state) != "success"]
     if args.timings:
-        Path(args.timings).write_text(json.dumps({"total": elapsed, "state": str(dag_run.state), **stages}))
-    if str(dag_run.state) != "success":
-        message = "\n".join(errors) or f"the Airflow run {dag_run.run_id} ended {dag_run.state}; see the log above"
+        Path(args.timings).write_text(json.dumps({
+            "total": elapsed, "state": "failed" if failed else "success", "unchanged": unchanged,
+            "dag_runs": {r.dag_id: str(r.state) for r in dag_runs}, **stages}))
+    if failed:
+        message = "\n".join(errors) or f"the Airflow run {failed[0].dag_id} {failed[0].run_id} ended {failed[0].state}"
         print(f"\nRun failed after {elapsed:.1f} s; nothing new was published:\n{message}", file=sys.stderr)
         return 1
-    print(f"\nRun {dag_run.run_id} succeeded in {elapsed:.1f} s.")
+    if unchanged:
+        print(f"\nNothing changed since the last published build ({elapsed:.1f} s); the published version stays.")
+    else:
+        print(f"\nRun {chain_id} succeeded in {elapsed:.1f} s.")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from maturity.publish import current_version
+    from maturity.publish import current_version, replace_reports
     from maturity.report import render_reports
 
     settings = load_settings(warehouse=args.warehouse)
     version = current_version(settings)
     if version is None:
         raise MaturityError(f"Nothing is published in {settings.warehouse_dir / 'published'}; run the pipeline first.")
-    out = Path(args.out) if args.out else version.path / "reports"
-    paths = render_reports(version.duckdb, out, wave_id=args.wave, pdf=not args.html_only,
-                           quality={"status": "ok", "run_id": version.info["run_id"]})
+    def render(out: Path) -> list[Path]:
+        return render_reports(version.duckdb, out, wave_id=args.wave, pdf=not args.html_only,
+                              quality={"status": "ok", "run_id": version.info["run_id"]})
+
+    # Into the published version: a fresh set switched in one rename (never rewritten in place).
+    paths = render(Path(args.out)) if args.out else replace_reports(version, render)
     for path in paths:
         print(path)
     return 0
@@ -128,10 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", choices=["haderslev", "kl"], default="haderslev")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
-    run = sub.add_parser("run", help="run the pipeline DAG in-process (embedded Airflow)")
+    run = sub.add_parser("run", help="run the pipeline DAGs in-process (embedded Airflow): ingest → transform "
+                         "→ publish → report")
     run.add_argument("--landing", help=f"landing area (default ${ENV_LANDING} or ./landing)")
     run.add_argument("--warehouse", help=f"warehouse folder (default ${ENV_WAREHOUSE} or ./warehouse)")
     run.add_argument("--timings", help="write the run's stage timings as JSON to this file (bench/)")
+    run.add_argument("--force", action="store_true", help="rebuild and republish even if nothing changed")
+    run.add_argument("--wave", help="re-run (or backfill) one survey wave: reload it and rebuild")
     run.set_defaults(func=cmd_run)
     rep = sub.add_parser("report", help="render the direktion report(s) from the published marts")
     rep.add_argument("--wave", help="one wave id (default: every wave)")

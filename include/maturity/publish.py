@@ -4,7 +4,7 @@ Layout under `$MATURITY_WAREHOUSE_DIR/published/`:
 
     versions/<version>/maturity.duckdb      schema `marts`, the twelve SPEC §4 tables
     versions/<version>/parquet/<table>.parquet
-    versions/<version>/reports/direktion_<wave>.html|.pdf
+    versions/<version>/reports -> reports-<token>/direktion_<wave>.html|.pdf   (switched by the report stage)
     versions/<version>/version.json         run_id, time, row counts
     current -> versions/<version>           the one switch (a symlink replaced by rename)
     maturity.duckdb -> current/maturity.duckdb
@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def stage(settings: Settings, run_id: str) -> Path:
             counts[table] = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
         con.execute("DETACH wh")
         con.execute("CHECKPOINT")
+        _carry_over_reports(settings, staging)
     except BaseException:
         con.close()
         discard(staging)
@@ -155,6 +157,59 @@ def stage(settings: Settings, run_id: str) -> Path:
         "version": name, "run_id": run_id, "staged_at": dt.datetime.now(dt.UTC).isoformat(), "row_counts": counts,
     }, indent=2))
     return staging
+
+
+def _reports_dir(version_path: Path) -> Path | None:
+    link = version_path / "reports"
+    return link.resolve() if link.is_dir() else None
+
+
+def _carry_over_reports(settings: Settings, staging: Path) -> None:
+    """Give the new version the current reports (hard links) until the report stage renders its own.
+
+    So `published/reports/` never disappears; each report names the run whose marts it shows.
+    """
+    current = current_version(settings)
+    token = uuid.uuid4().hex[:8]
+    reports = staging / f"reports-{token}"
+    reports.mkdir()
+    old = _reports_dir(current.path) if current else None
+    for path in sorted(old.iterdir()) if old else []:
+        if path.is_file():
+            os.link(path, reports / path.name)
+    (staging / "reports").symlink_to(reports.name, target_is_directory=True)
+
+
+def replace_reports(version: Version, render: Callable[[Path], list[Path]]) -> list[Path]:
+    """Render reports into a fresh folder of `version` and switch its `reports` link to it in one rename.
+
+    Reports `render` does not write (other waves, when one wave is re-rendered) are kept as hard links.
+    Files are never rewritten in place, so a reader holding a report open keeps reading a whole file.
+    """
+    token = uuid.uuid4().hex[:8]
+    fresh = version.path / f".reports-{token}"
+    fresh.mkdir()
+    try:
+        names = [p.name for p in render(fresh)]
+        old = _reports_dir(version.path)
+        for path in sorted(old.iterdir()) if old else []:
+            if path.is_file() and not (fresh / path.name).exists():
+                os.link(path, fresh / path.name)
+        final = version.path / f"reports-{token}"
+        os.rename(fresh, final)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    link = version.path / "reports"
+    if link.is_dir() and not link.is_symlink():  # a version published before reports were switched by link
+        os.rename(link, version.path / f".reports-old-{token}")
+    tmp = version.path / f".reports-link-{token}"
+    tmp.symlink_to(final.name, target_is_directory=True)
+    os.replace(tmp, link)
+    for stale in version.path.glob("*reports-*"):
+        if stale != final and stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    return [final / name for name in names]
 
 
 def duck_literal(text: str) -> str:

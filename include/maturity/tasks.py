@@ -133,21 +133,87 @@ def raw_gate(run_id: str, settings: Settings | None = None) -> dict:
     return outcome
 
 
-def transform(run_id: str, settings: Settings | None = None) -> dict:
-    """dbt build: staging → intermediate → marts with every dbt data test (the dbt part of the gate)."""
-    from maturity.transform import build, inputs_fingerprint, marts_are_current
+def _skip(message: str) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    raise AirflowSkipException(message)
+
+
+def forget_wave(wave_id: str, settings: Settings | None = None) -> bool:
+    """Make the next ingest reload one survey wave even if its files did not change (re-run / backfill)."""
+    from maturity import duck
+
+    settings = settings or airflow_settings()
+    if not settings.warehouse_db.exists():
+        return False
+    con = duck.connect(settings.warehouse_db)
+    try:
+        found = con.execute("SELECT count(*) FROM raw.snapshots WHERE source = 'surveys' AND snapshot_key = ?",
+                            [wave_id]).fetchone()[0]
+        con.execute("DELETE FROM raw.snapshots WHERE source = 'surveys' AND snapshot_key = ?", [wave_id])
+    finally:
+        con.close()
+    log.info("Wave %s %s", wave_id, "will be reloaded from the landing area" if found else "was not loaded before")
+    return bool(found)
+
+
+def raw_ready(chain: dict, settings: Settings | None = None) -> dict:
+    """Decide whether the marts must be rebuilt; skipping emits no raw Asset event, so the chain ends here.
+
+    Rebuild when the loaded snapshots, the dbt project or the privacy rule changed since the last
+    published build (see `transform.inputs_fingerprint`), when nothing is published yet, or when the
+    run was started with `force` / `wave`.
+    """
+    from maturity.transform import inputs_fingerprint, marts_are_current
 
     settings = settings or airflow_settings()
     fingerprint = inputs_fingerprint(settings)
-    if marts_are_current(settings, fingerprint) and _current_published(settings):
-        log.info("Nothing changed since the last published build: dbt skipped.")
-        record(settings, run_id, "transform", {"status": "unchanged"})
-        return {"status": "unchanged"}
+    run_id = chain["chain_run_id"]
+    if marts_are_current(settings, fingerprint) and _current_published(settings) and not chain.get("force"):
+        record(settings, run_id, "raw_ready", {"status": "unchanged"})
+        _skip("Nothing changed since the last published build: the marts stay as they are.")
+    record(settings, run_id, "raw_ready", {"status": "changed", "inputs": fingerprint})
+    return {"inputs": fingerprint}
+
+
+def prepare_transform(chain: dict, settings: Settings | None = None) -> dict:
+    """What the dbt task group needs: the chain id for the marts' run_id and the warehouse to build in."""
+    from maturity.transform import inputs_fingerprint
+
+    settings = settings or airflow_settings()
+    fingerprint = inputs_fingerprint(settings)
+    record(settings, chain["chain_run_id"], "transform", {"status": "running", "inputs": fingerprint})
+    return {**chain, "warehouse_dir": str(settings.warehouse_dir), "inputs": fingerprint}
+
+
+def transform_outcome(chain: dict, producer_status: str | None, node_statuses: dict[str, str],
+                      settings: Settings | None = None) -> dict:
+    """Record how the dbt build ended; fail with one sentence naming the failed models and tests."""
+    settings = settings or airflow_settings()
+    run_id = chain["chain_run_id"]
+    previous = recorded(settings, run_id, "transform")
+    failed = sorted(uid for uid, status in node_statuses.items() if status in ("failed", "error", "fail"))
+    if producer_status == "completed" and not failed:
+        record(settings, run_id, "transform", {**previous, "status": "ok", "nodes": len(node_statuses)})
+        return {"status": "built", "nodes": len(node_statuses)}
+    names = ", ".join(uid.split(".", 1)[-1] for uid in failed[:5]) or "see the dbt_producer_watcher log"
+    message = f"dbt build failed, so nothing new is published: {names}."
+    record(settings, run_id, "transform", {**previous, "status": "failed", "error": message})
+    _fail(message)
+    return {}
+
+
+def transform(run_id: str, settings: Settings | None = None) -> dict:
+    """dbt build in one subprocess (outside Airflow: tests and tools); the DAG runs it through Cosmos."""
+    from maturity.transform import build, inputs_fingerprint
+
+    settings = settings or airflow_settings()
+    fingerprint = inputs_fingerprint(settings)
     try:
         lines = build(settings, run_id=run_id, progress=log.info)
     except MaturityError as exc:
         record(settings, run_id, "transform", {"status": "failed", "error": str(exc)})
-        _fail(str(exc))
+        raise
     summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "").strip()
     record(settings, run_id, "transform", {"status": "ok", "summary": summary, "inputs": fingerprint})
     return {"status": "built", "summary": summary}
@@ -159,22 +225,12 @@ def _current_published(settings: Settings) -> bool:
     return current_version(settings) is not None
 
 
-def _unchanged(settings: Settings, run_id: str, name: str) -> bool:
-    if recorded(settings, run_id, "transform").get("status") == "unchanged":
-        log.info("The marts did not change; %s has nothing to do.", name)
-        record(settings, run_id, name, {"status": "unchanged"})
-        return True
-    return False
-
-
 def mart_gate(run_id: str, settings: Settings | None = None) -> dict:
     """Stage the marts as the next version and validate the staged copy (GX + the §3.9 privacy audit)."""
     from maturity.gates import run_mart_gate
     from maturity.publish import current_version, discard, stage
 
     settings = settings or airflow_settings()
-    if _unchanged(settings, run_id, "mart_gate"):
-        return {"status": "unchanged"}
     try:
         staging = stage(settings, run_id)
     except MaturityError as exc:
@@ -190,40 +246,48 @@ def mart_gate(run_id: str, settings: Settings | None = None) -> dict:
     return outcome
 
 
-def report(run_id: str, settings: Settings | None = None) -> dict:
-    """Render the direktion reports (HTML, and PDF when Chromium is installed) into the staged version."""
-    from maturity.publish import staging_dir
+def publish(run_id: str, settings: Settings | None = None) -> dict:
+    """Switch the published marts (DuckDB file + Parquet) to this run's validated version."""
+    from maturity.publish import promote, staging_dir
+    from maturity.transform import record_marts
+
+    settings = settings or airflow_settings()
+    version = promote(settings, staging_dir(settings, run_id))
+    # Only a published build counts as current: after a blocked gate the next run rebuilds and re-checks.
+    record_marts(settings, recorded(settings, run_id, "transform")["inputs"], run_id)
+    record(settings, run_id, "publish", {"status": "ok", "version": version.name, "path": str(version.path)})
+    return {"status": "published", "version": version.name}
+
+
+def report(run_id: str, settings: Settings | None = None, wave_id: str | None = None) -> dict:
+    """Render the direktion reports (HTML, and PDF when Chromium is installed) from the published marts.
+
+    They replace the published version's report set in one rename; until then (a few seconds after a
+    publish) that set is the previous version's reports, each stamped with the run it was made from.
+    """
+    from maturity.publish import current_version, replace_reports
     from maturity.report import render_reports
     from maturity.report.pdf import find_chromium
 
     settings = settings or airflow_settings()
-    if _unchanged(settings, run_id, "report"):
-        return {"status": "unchanged"}
-    staging = staging_dir(settings, run_id)
-    gate = recorded(settings, run_id, "mart_gate")
+    version = current_version(settings)
+    if version is None:
+        _fail(f"Nothing is published in {settings.warehouse_dir / 'published'}; there is nothing to report on.")
+    gate = recorded(settings, version.info["run_id"], "mart_gate")
     quality = {"status": gate.get("status", "ok"), "warnings": gate.get("warnings", 0),
-               "errors": gate.get("errors", 0), "run_id": run_id}
+               "errors": gate.get("errors", 0), "run_id": version.info["run_id"]}
     try:
         find_chromium()
         pdf = True
     except MaturityError as exc:
         log.warning("%s The reports are written as HTML only.", exc)
         pdf = False
-    paths = render_reports(staging / "maturity.duckdb", staging / "reports", quality=quality, pdf=pdf)
-    record(settings, run_id, "report", {"status": "ok", "files": [p.name for p in paths], "pdf": pdf})
-    return {"status": "rendered", "files": len(paths)}
-
-
-def publish(run_id: str, settings: Settings | None = None) -> dict:
-    """Switch the published set (DuckDB file, Parquet, reports) to this run's validated version."""
-    from maturity.publish import promote, staging_dir
-    from maturity.transform import record_marts
-
-    settings = settings or airflow_settings()
-    if _unchanged(settings, run_id, "publish"):
-        return {"status": "unchanged"}
-    version = promote(settings, staging_dir(settings, run_id))
-    # Only a published build counts as current: after a blocked gate the next run rebuilds and re-checks.
-    record_marts(settings, recorded(settings, run_id, "transform")["inputs"], run_id)
-    record(settings, run_id, "publish", {"status": "ok", "version": version.name, "path": str(version.path)})
-    return {"status": "published", "version": version.name}
+    try:
+        paths = replace_reports(version, lambda out: render_reports(version.duckdb, out, wave_id=wave_id,
+                                                                    quality=quality, pdf=pdf))
+    except MaturityError as exc:
+        record(settings, run_id, "report", {"status": "failed", "error": str(exc)})
+        _fail(str(exc))
+    record(settings, run_id, "report", {"status": "ok", "files": [p.name for p in paths], "pdf": pdf,
+                                        "version": version.name})
+    return {"status": "rendered", "files": len(paths), "version": version.name}

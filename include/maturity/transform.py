@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,6 +59,45 @@ def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None]
 
 
 STATE_FILE = "marts.state.json"
+MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+_MANIFEST_SOURCES = MANIFEST.with_name("manifest.sources.sha256")
+
+
+def _project_sources() -> list[Path]:
+    return sorted(p for p in DBT_PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".py", ".md")
+                  and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT).parts))
+
+
+def _sources_digest() -> str:
+    h = hashlib.sha256()
+    for path in _project_sources():
+        h.update(path.relative_to(DBT_PROJECT).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def ensure_manifest(progress: Callable[[str], None] = print) -> Path:
+    """The dbt manifest Cosmos renders the dbt task group from (LoadMode.DBT_MANIFEST).
+
+    Produced by `dbt parse` once per change of the dbt project (a digest of its files is kept beside
+    it), not at every DAG parse: checking the digest costs milliseconds, `dbt parse` ~3-5 s.
+    """
+    digest = _sources_digest()
+    if MANIFEST.exists() and _MANIFEST_SOURCES.exists() and _MANIFEST_SOURCES.read_text().strip() == digest:
+        return MANIFEST
+    progress("dbt project changed since its manifest was made: running dbt parse")
+    tmp = DBT_PROJECT / "target" / f".parse-{os.getpid()}"
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.setdefault(ENV_WAREHOUSE, str(DBT_PROJECT.parent / "warehouse"))
+    proc = subprocess.run([dbt_executable(), "--no-use-colors", "parse", "--project-dir", str(DBT_PROJECT),
+                           "--profiles-dir", str(DBT_PROJECT), "--target-path", str(tmp), "--log-path", str(tmp)],
+                          env=env, cwd=DBT_PROJECT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MaturityError("dbt parse failed, so the dbt task group cannot be built: "
+                            + (proc.stdout + proc.stderr).strip().splitlines()[-1])
+    os.replace(tmp / "manifest.json", MANIFEST)  # atomic: a concurrent DAG parse never reads half a file
+    _MANIFEST_SOURCES.write_text(digest + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return MANIFEST
 
 
 def inputs_fingerprint(settings: Settings) -> str:
@@ -73,9 +113,7 @@ def inputs_fingerprint(settings: Settings) -> str:
             h.update(repr(row).encode())
     finally:
         con.close()
-    sources = sorted(p for p in DBT_PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".py", ".md")
-                     and not {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT).parts))
-    for path in [*sources, Path(__file__).with_name("privacy.py")]:
+    for path in [*_project_sources(), Path(__file__).with_name("privacy.py")]:
         h.update(path.as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
