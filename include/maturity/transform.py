@@ -20,6 +20,8 @@ from maturity.errors import MaturityError
 from maturity.settings import ENV_WAREHOUSE, PROJECT_ROOT, Settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+#: The chain id stamped on every mart row (macro `pipeline_run_id`).
+ENV_RUN_ID = "MATURITY_RUN_ID"
 
 
 def dbt_executable() -> str:
@@ -38,9 +40,12 @@ def _die_with_parent() -> None:
         pass
 
 
-def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None] = print) -> list[str]:
+def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None] = print,
+            run_id: str | None = None) -> list[str]:
     """Run `dbt <args>` against the settings' warehouse; stream its lines; raise on failure."""
     env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if run_id:
+        env[ENV_RUN_ID] = run_id
     target = settings.warehouse_dir / "dbt"
     cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(DBT_PROJECT),
            "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target / "target"),
@@ -133,7 +138,4 @@ def build(settings: Settings, run_id: str | None = None, progress: Callable[[str
     `run_id` (the Airflow run) is stamped on every mart row, so a reader can check that the tables it
     reads belong to one run.
     """
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if run_id:
-        args += ["--vars", json.dumps({"run_id": run_id})]
-    return run_dbt(settings, args, progress)
+    return run_dbt(settings, ["build", "--exclude-resource-type", "unit_test"], progress, run_id=run_id)

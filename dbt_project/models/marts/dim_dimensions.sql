@@ -12,6 +12,6 @@ select
     name_en,
     weight,
     sort_order,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from dimensions

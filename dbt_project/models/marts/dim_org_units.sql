@@ -13,6 +13,6 @@ select
     parent_org_unit_id,
     org_level as level,
     depth,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from org_units

@@ -13,6 +13,6 @@ select
     hr_extract_date,
     previous_wave_id,
     wave_number,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from waves

@@ -88,6 +88,6 @@ select
         else 'possible_overkill'
     end as ipa_quadrant,
     maturity_index,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from ranked

@@ -94,6 +94,6 @@ select
     case when not is_suppressed then leader_mean end as leader_mean,
     case when not is_suppressed then top_mean - leader_mean end as alignment_gap,
     is_suppressed,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from decided

@@ -37,6 +37,6 @@ select
     overall_index,
     {{ maturity_band('overall_index') }} as overall_band,
     n_dimensions,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from overall

@@ -88,6 +88,6 @@ select
     is_suppressed,
     scale_min,
     scale_max,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from indexed

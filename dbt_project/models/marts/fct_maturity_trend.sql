@@ -23,7 +23,7 @@ select
     scores.maturity_index,
     previous.maturity_index as previous_maturity_index,
     scores.maturity_index - previous.maturity_index as delta_index,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from scores
 inner join waves on scores.wave_id = waves.wave_id

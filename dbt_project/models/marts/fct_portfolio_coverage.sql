@@ -105,7 +105,7 @@ select
         when priorities.gap_index is null then null
         else priorities.gap_index >= 25 and coalesce(covered.n_active_projects, 0) = 0
     end as is_uncovered,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from grid
 left join priorities

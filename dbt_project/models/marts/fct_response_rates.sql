@@ -64,7 +64,7 @@ select
     coalesce(pooled.answered, 0) as answered,
     coalesce(pooled.completed, 0) as completed,
     pooled.answered / nullif(pooled.distributed, 0) as response_rate,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from grid
 left join pooled

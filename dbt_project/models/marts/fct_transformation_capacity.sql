@@ -26,7 +26,7 @@ select
         pooled.dedicated_fte / nullif(pooled.transformation_fte, 0)
     end as dedicated_share,
     suppressed.is_suppressed,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from pooled
 inner join suppressed

@@ -134,7 +134,7 @@ select
     capacity.transformation_fte,
     capacity.dedicated_share,
     roots.hr_extract_date,
-    '{{ var("run_id", invocation_id) }}' as run_id
+    '{{ pipeline_run_id() }}' as run_id
 
 from roots
 left join overall

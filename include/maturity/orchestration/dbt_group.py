@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from maturity.settings import ENV_WAREHOUSE
-from maturity.transform import DBT_PROJECT, dbt_executable, ensure_manifest
+from maturity.transform import DBT_PROJECT, ENV_RUN_ID, dbt_executable, ensure_manifest
 
 WAREHOUSE_POOL = "maturity_warehouse"
 PRODUCER = "dbt_producer_watcher"
@@ -49,9 +49,9 @@ def dbt_task_group(group_id: str, prepare_task_id: str, default_args: dict[str, 
         # fails the build. Unit tests (fixed inputs, no warehouse data) run in `make test`.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.NONE,
                                    emit_datasets=False),
-        operator_args={"vars": {"run_id": pulled("chain_run_id")}, "install_deps": False, "pool": WAREHOUSE_POOL,
-                       "append_env": True, "env": {ENV_WAREHOUSE: pulled("warehouse_dir"),
-                                                       "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}},
+        operator_args={"install_deps": False, "pool": WAREHOUSE_POOL, "append_env": True,
+                       "env": {ENV_WAREHOUSE: pulled("warehouse_dir"), ENV_RUN_ID: pulled("chain_run_id"),
+                               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}},
         default_args=default_args,
     )
     tasks = [t for t in group.dag.tasks if t.task_id.startswith(f"{group_id}.")]
