@@ -196,7 +196,8 @@ def transform_outcome(chain: dict, producer_status: str | None, node_statuses: d
     if producer_status == "completed" and not failed:
         record(settings, run_id, "transform", {**previous, "status": "ok", "nodes": len(node_statuses)})
         return {"status": "built", "nodes": len(node_statuses)}
-    names = ", ".join(uid.split(".", 1)[-1] for uid in failed[:5]) or "see the dbt_producer_watcher log"
+    names = ", ".join(f"{uid.split('.')[0]} {uid.split('.')[2]}" for uid in failed[:5]) \
+        or "see the dbt_producer_watcher log"
     message = f"dbt build failed, so nothing new is published: {names}."
     record(settings, run_id, "transform", {**previous, "status": "failed", "error": message})
     _fail(message)

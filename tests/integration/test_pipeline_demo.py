@@ -234,3 +234,28 @@ def test_a_raw_gate_error_blocks_before_dbt_and_publishes_nothing(demo_run: dict
     assert _published_digest(warehouse) == before
     run_dirs = sorted((warehouse / "validation").glob("*/raw_gate.html"), key=lambda p: p.stat().st_mtime)
     assert run_dirs and not (run_dirs[-1].parent / "mart_gate.json").exists()
+
+
+def test_a_wave_can_be_rerun_through_the_dag_params(demo_run: dict, tmp_path: Path) -> None:
+    """`maturity run --wave T2` (the `wave` param of maturity_ingest): T2 is reloaded although its files did
+    not change, and the marts, the published version and the reports are rebuilt under a new chain id."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(demo_run["warehouse"], warehouse, symlinks=True)
+    before = (warehouse / "published" / "current").resolve().name
+    rerun = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(demo_run["landing"]),
+                            "--warehouse", str(warehouse), "--wave", "T2"], env=demo_run["env"],
+                           capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "surveys: loading snapshot T2" in rerun.stdout + rerun.stderr
+    assert "surveys: loading snapshot T1" not in rerun.stdout + rerun.stderr
+    current = (warehouse / "published" / "current").resolve()
+    assert current.name != before
+    chain_id = next(line for line in rerun.stdout.splitlines() if line.startswith("Run manual__")).split()[1]
+    con = duckdb.connect(str(current / "maturity.duckdb"), read_only=True)
+    assert con.execute("SELECT DISTINCT run_id FROM marts.fct_maturity_scores").fetchall() == [(chain_id,)]
+    con.close()
+    reports = sorted(p.name for p in (warehouse / "published" / "reports").iterdir())
+    assert [r for r in reports if r.endswith(".html")] == [f"direktion_T{i}.html" for i in range(4)]
+    assert chain_id in (warehouse / "published" / "reports" / "direktion_T2.html").read_text(encoding="utf-8")

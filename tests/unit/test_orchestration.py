@@ -217,3 +217,24 @@ def test_replace_reports_switches_the_set_in_one_rename_and_keeps_other_waves(tm
     with pytest.raises(RuntimeError):
         replace_reports(version, broken)
     assert os.readlink(reports) == before and sorted(p.name for p in version.path.iterdir()) == ["reports", before]
+
+
+def test_a_failed_dbt_build_ends_with_one_sentence_naming_the_failed_nodes(tmp_path: Path) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+    from maturity import tasks
+    from maturity.settings import Settings
+
+    settings = Settings(tmp_path / "landing", tmp_path / "wh")
+    chain = {"chain_run_id": "manual__9", "force": False, "wave": None}
+    tasks.record(settings, "manual__9", "transform", {"status": "running", "inputs": "abc"})
+    statuses = {"model.maturity.fct_maturity_scores": "success",
+                "test.maturity.not_null_fct_gap_priorities_gap.1a2b": "failed",
+                "model.maturity.rpt_direktion_scorecard": "failed"}
+    with pytest.raises(AirflowFailException) as failed:
+        tasks.transform_outcome(chain, "failed", statuses, settings=settings)
+    assert str(failed.value) == ("dbt build failed, so nothing new is published: "
+                                 "model rpt_direktion_scorecard, test not_null_fct_gap_priorities_gap.")
+    assert tasks.recorded(settings, "manual__9", "transform") == {
+        "status": "failed", "inputs": "abc", "error": str(failed.value)}
+    ok = tasks.transform_outcome(chain, "completed", {}, settings=settings)
+    assert ok["status"] == "built" and tasks.recorded(settings, "manual__9", "transform")["status"] == "ok"
