@@ -15,6 +15,10 @@ from pathlib import Path
 from maturity.orchestration import CHAIN
 from maturity.settings import PROJECT_ROOT
 
+# Nothing leaves the machine: Cosmos would otherwise report every task run to an analytics endpoint
+# (a municipal server may have no route out, and each attempt costs a timeout), dbt its invocations.
+NO_TELEMETRY = {"AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False", "DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "1",
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 POOL = "maturity_warehouse"
 POOL_DOC = "Tasks that write the DuckDB warehouse: one at a time (DuckDB allows one writing process per file)"
 
@@ -31,6 +35,7 @@ def configure_environment(airflow_home: Path | None = None) -> Path:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        **NO_TELEMETRY,
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
