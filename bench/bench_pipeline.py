@@ -23,12 +23,11 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
-
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_ingest import our_ingest, plain_read  # noqa: E402
 
 KEY = "ab" * 32
+ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("airflow_startup", "ingest", "raw_gate", "dbt_build", "mart_gate", "report", "publish")
 
 
@@ -116,6 +115,29 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
     }
 
 
+def dag_parse_times(home: Path, repeat: int = 3) -> dict[str, float]:
+    """Seconds per DAG file as Airflow measures them (`airflow dags report`), median of `repeat` parses."""
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    samples: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        out = subprocess.run([airflow, "dags", "report", "-o", "json"], env=env, capture_output=True, text=True,
+                             check=True).stdout
+        for row in json.loads(out[out.index("[{"):]):
+            h, m, sec = row["duration"].split(":")
+            samples.setdefault(row["file"], []).append(int(h) * 3600 + int(m) * 60 + float(sec))
+    return {name: statistics.median(values) for name, values in sorted(samples.items())}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("apache-airflow", "astronomer-cosmos", "dbt-core", "dbt-duckdb",
+                                              "great-expectations", "duckdb")}
+
+
 def _timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
@@ -132,7 +154,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
         for scale in args.scales.split(","):
             results[scale] = bench_scale(scale, args.kl_repeat if scale == "kl" else args.repeat, Path(tmp))
-    print(f"\nmachine: {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+        parse = dag_parse_times(Path(tmp) / args.scales.split(",")[0] / "airflow")
+    print(f"\nmachine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print("DAG parse (airflow dags report, median of 3): "
+          + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in parse.items()))
     for scale, r in results.items():
         stages = ", ".join(f"{k} {r['full'][k]:.1f}" for k in STAGES)
         print(f"{scale:>9}: full {r['full']['wall']:.1f} s ({stages}); unchanged {r['unchanged']:.1f} s; "
@@ -158,7 +184,7 @@ def main() -> int:
         print(f"{'✓' if ok else '✗'} {name}: {value:.2f}")
     out = Path(__file__).parent / "results" / f"{time.strftime('%Y-%m-%d')}.json"
     out.write_text(json.dumps({"cores": os.cpu_count(), "python": platform.python_version(),
-                               "duckdb": duckdb.__version__, "results": results,
+                               "versions": versions(), "dag_parse_s": parse, "results": results,
                                "checks": [{"name": n, "value": v, "ok": ok} for n, v, ok in checks]},
                               indent=2, default=str))
     print(f"results: {out}")
