@@ -159,7 +159,7 @@ def stage(settings: Settings, run_id: str) -> Path:
     return staging
 
 
-def _reports_dir(version_path: Path) -> Path | None:
+def reports_dir(version_path: Path) -> Path | None:
     link = version_path / "reports"
     return link.resolve() if link.is_dir() else None
 
@@ -173,27 +173,29 @@ def _carry_over_reports(settings: Settings, staging: Path) -> None:
     token = uuid.uuid4().hex[:8]
     reports = staging / f"reports-{token}"
     reports.mkdir()
-    old = _reports_dir(current.path) if current else None
+    old = reports_dir(current.path) if current else None
     for path in sorted(old.iterdir()) if old else []:
         if path.is_file():
             os.link(path, reports / path.name)
     (staging / "reports").symlink_to(reports.name, target_is_directory=True)
 
 
-def replace_reports(version: Version, render: Callable[[Path], list[Path]]) -> list[Path]:
+def replace_reports(version: Version, render: Callable[[Path], list[Path]],
+                    keep: Callable[[str], bool] = lambda _name: True) -> list[Path]:
     """Render reports into a fresh folder of `version` and switch its `reports` link to it in one rename.
 
-    Reports `render` does not write (other waves, when one wave is re-rendered) are kept as hard links.
-    Files are never rewritten in place, so a reader holding a report open keeps reading a whole file.
+    Reports `render` does not write (other waves, when one wave is re-rendered) are kept as hard links
+    if `keep(file name)` says so. Files are never rewritten in place, so a reader holding a report open
+    keeps reading a whole file.
     """
     token = uuid.uuid4().hex[:8]
     fresh = version.path / f".reports-{token}"
     fresh.mkdir()
     try:
         names = [p.name for p in render(fresh)]
-        old = _reports_dir(version.path)
+        old = reports_dir(version.path)
         for path in sorted(old.iterdir()) if old else []:
-            if path.is_file() and not (fresh / path.name).exists():
+            if path.is_file() and not (fresh / path.name).exists() and keep(path.name):
                 os.link(path, fresh / path.name)
         final = version.path / f"reports-{token}"
         os.rename(fresh, final)

@@ -263,12 +263,15 @@ def publish(run_id: str, settings: Settings | None = None) -> dict:
 def report(run_id: str, settings: Settings | None = None, wave_id: str | None = None) -> dict:
     """Render the direktion reports (HTML, and PDF when Chromium is installed) from the published marts.
 
-    They replace the published version's report set in one rename; until then (a few seconds after a
-    publish) that set is the previous version's reports, each stamped with the run it was made from.
+    Only the waves whose report inputs changed are rendered (`maturity.report_inputs`; a new wave
+    renders one report, not all), plus `wave_id` when given. They replace the published version's
+    report set in one rename; until then (a few seconds after a publish) that set is the previous
+    version's reports, each stamped with the run it was made from.
     """
-    from maturity.publish import current_version, replace_reports
+    from maturity.publish import current_version, replace_reports, reports_dir
     from maturity.report import render_reports
     from maturity.report.pdf import find_chromium
+    from maturity.report_inputs import STATE, stale_waves
 
     settings = settings or airflow_settings()
     version = current_version(settings)
@@ -283,12 +286,30 @@ def report(run_id: str, settings: Settings | None = None, wave_id: str | None = 
     except MaturityError as exc:
         log.warning("%s The reports are written as HTML only.", exc)
         pdf = False
+    stale, state = stale_waves(version.duckdb, reports_dir(version.path), pdf)
+    waves = list(state["waves"])
+    if wave_id:
+        if wave_id not in waves:
+            _fail(f"Wave {wave_id} is not in the published marts (waves: {', '.join(waves)}).")
+        stale = [w for w in waves if w in stale or w == wave_id]
+    if not stale:
+        log.info("Every report's inputs are unchanged since it was rendered: nothing to render.")
+        record(settings, run_id, "report", {"status": "unchanged", "version": version.name})
+        return {"status": "unchanged", "files": 0, "version": version.name}
+    log.info("Rendering the report(s) for %s; keeping %s", ", ".join(stale),
+             ", ".join(w for w in waves if w not in stale) or "none")
+
+    def render(out: Path) -> list[Path]:
+        paths = [p for w in stale for p in render_reports(version.duckdb, out, wave_id=w, quality=quality, pdf=pdf)]
+        (out / STATE).write_text(json.dumps(state, indent=2))
+        return paths
+
+    current = {f"direktion_{w}.{ext}" for w in waves for ext in ("html", "pdf")}
     try:
-        paths = replace_reports(version, lambda out: render_reports(version.duckdb, out, wave_id=wave_id,
-                                                                    quality=quality, pdf=pdf))
+        paths = replace_reports(version, render, keep=current.__contains__)
     except MaturityError as exc:
         record(settings, run_id, "report", {"status": "failed", "error": str(exc)})
         _fail(str(exc))
     record(settings, run_id, "report", {"status": "ok", "files": [p.name for p in paths], "pdf": pdf,
-                                        "version": version.name})
-    return {"status": "rendered", "files": len(paths), "version": version.name}
+                                        "rendered": stale, "version": version.name})
+    return {"status": "rendered", "files": len(paths), "waves": stale, "version": version.name}

@@ -259,3 +259,30 @@ def test_a_wave_can_be_rerun_through_the_dag_params(demo_run: dict, tmp_path: Pa
     reports = sorted(p.name for p in (warehouse / "published" / "reports").iterdir())
     assert [r for r in reports if r.endswith(".html")] == [f"direktion_T{i}.html" for i in range(4)]
     assert chain_id in (warehouse / "published" / "reports" / "direktion_T2.html").read_text(encoding="utf-8")
+
+
+def test_only_reports_whose_inputs_changed_are_rendered_again(demo_run: dict, tmp_path: Path, monkeypatch) -> None:
+    """The published set records a digest of each report's inputs (its wave and the waves before it,
+    the wave-less tables, the report code): a change to T3 only makes T3's report stale; a change to an
+    earlier wave makes it and every later one stale; new report code makes all stale."""
+    import shutil
+
+    from maturity import report_inputs
+    from maturity.publish import reports_dir
+
+    current = (demo_run["warehouse"] / "published" / "current").resolve()
+    reports = reports_dir(current)
+    assert report_inputs.stale_waves(current / "maturity.duckdb", reports, pdf=True)[0] == []
+    db = tmp_path / "maturity.duckdb"
+    shutil.copy(current / "maturity.duckdb", db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE marts.fct_response_rates SET distributed = distributed + 1 WHERE wave_id = 'T3'")
+    con.close()
+    assert report_inputs.stale_waves(db, reports, pdf=True)[0] == ["T3"]
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE marts.fct_response_rates SET distributed = distributed + 1 WHERE wave_id = 'T1'")
+    con.close()
+    assert report_inputs.stale_waves(db, reports, pdf=True)[0] == ["T1", "T2", "T3"]
+    assert report_inputs.stale_waves(current / "maturity.duckdb", reports, pdf=False)[0] == ["T0", "T1", "T2", "T3"]
+    monkeypatch.setattr(report_inputs, "code_digest", lambda: "a new template")
+    assert report_inputs.stale_waves(current / "maturity.duckdb", reports, pdf=True)[0] == ["T0", "T1", "T2", "T3"]
