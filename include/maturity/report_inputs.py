@@ -38,11 +38,15 @@ def wave_digests(published_db: Path) -> dict[str, str]:
             "SELECT wave_id FROM marts.dim_waves ORDER BY closes_on, wave_id").fetchall()]
         per_wave: dict[str | None, hashlib._Hash] = {}
         for table in MARTS:
-            columns = {r[0] for r in con.execute(f"DESCRIBE marts.{table}").fetchall()}
+            columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE marts.{table}").fetchall() if r[0] != "run_id"}
             key = "wave_id" if "wave_id" in columns else "NULL"
+            # Doubles rounded to 9 decimals: parallel aggregation may change the last bits between two
+            # builds of the same data, which must not count as a change.
+            select = ", ".join(f'round("{c}", 9) AS "{c}"' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
+                               for c, t in columns.items())
             rows = con.execute(
                 f"SELECT {key} AS w, md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))) "
-                f"FROM (SELECT * EXCLUDE (run_id) FROM marts.{table}) x GROUP BY ALL").fetchall()
+                f"FROM (SELECT {select} FROM marts.{table}) x GROUP BY ALL").fetchall()
             for wave, digest in rows:
                 per_wave.setdefault(wave, hashlib.sha256()).update(f"{table}:{digest}\n".encode())
     finally:
