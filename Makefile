@@ -10,7 +10,7 @@ KEY_FILE ?= .secrets/pseudonym.key
 SCALE ?= haderslev
 SEED ?= 42
 
-.PHONY: install run demo test lint bench clean chromium
+.PHONY: install run demo test lint bench clean chromium serve
 
 # --compile-bytecode: where PYTHONDONTWRITEBYTECODE=1 is set (as on these machines) no .pyc is ever cached,
 # so every process (each Airflow task, dbt) would compile Airflow's sources again: ~4.7 s per `maturity run`.
@@ -38,6 +38,14 @@ run: install chromium
 	$(BIN)/maturity keygen --file $(KEY_FILE)
 	$(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
 	MATURITY_PSEUDONYM_KEY_FILE=$(KEY_FILE) $(BIN)/maturity run --landing $(LANDING) --warehouse $(WAREHOUSE)
+
+# The Airflow UI on http://127.0.0.1:8080 (SQLite + LocalExecutor in .airflow/serve): api-server, scheduler,
+# dag-processor and triggerer as separate processes, until Ctrl-C stops every one of them by PID.
+serve: install
+	$(BIN)/maturity keygen --file $(KEY_FILE)
+	@[ -d $(LANDING) ] || $(BIN)/maturity demo --out $(LANDING) --scale $(SCALE) --seed $(SEED)
+	MATURITY_PSEUDONYM_KEY_FILE=$(KEY_FILE) $(BIN)/python -m maturity.stack serve --port 8080 \
+		--landing $(LANDING) --warehouse $(WAREHOUSE) --key-file $(KEY_FILE)
 
 test: install
 	$(BIN)/ruff check include dags tests bench

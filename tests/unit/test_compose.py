@@ -107,8 +107,6 @@ def test_no_secret_is_written_in_the_file(compose: dict[str, Any]) -> None:
     assert not literal, f"secrets written in docker-compose.yml, not ${{...}} from .env: {literal}"
 
 
-@pytest.mark.xfail(strict=True, reason="known gaps of the production image: see the assertion message; drop this "
-                                       "marker when they are fixed")
 def test_the_image_has_what_the_services_run(compose: dict[str, Any]) -> None:
     """What the containers execute must be in the image: statically, from requirements.lock and the Dockerfile."""
     lock = {line.split("==")[0].strip().lower() for line in (ROOT / "requirements.lock").read_text().splitlines()
@@ -122,9 +120,26 @@ def test_the_image_has_what_the_services_run(compose: dict[str, Any]) -> None:
         missing.append("CeleryExecutor and `airflow celery worker` need apache-airflow-providers-celery (and redis)")
     if "+psycopg2://" in database and not {"psycopg2", "psycopg2-binary"} & lock:
         missing.append("postgresql+psycopg2:// needs psycopg2 (apache-airflow-providers-postgres or psycopg2-binary)")
+    installed = lock | {m.lower() for m in re.findall(r'"([A-Za-z0-9_.-]+)==[^"]+"', dockerfile)}
+    if database.startswith("postgresql") and not ({"asyncpg", "psycopg"} & installed
+                                                  or env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC")):
+        missing.append("Airflow 3 also opens a Postgres metadata DB asynchronously (postgresql+asyncpg://): "
+                       "the image needs asyncpg")
     built = [name for name, s in compose["services"].items() if s.get("build")]
     if any("curl" in str(compose["services"][n]["healthcheck"]["test"]) for n in built) and "curl" not in dockerfile:
         missing.append("health checks call curl, which python:3.11-slim does not have: install it in the Dockerfile")
+    if celery:
+        worker = str(compose["services"]["airflow-worker"]["healthcheck"]["test"])
+        if "inspect ping" not in worker:
+            missing.append("the worker's health check should be `celery ... inspect ping -d celery@$HOSTNAME`")
+    for name in AIRFLOW:
+        if name == "airflow-init":
+            continue
+        env_service = _environment(compose["services"][name])
+        for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+            if not env_service.get(key):
+                missing.append(f"{name} needs {key}: every component must share it (else each generates its own)")
     scheduler = compose["services"]["airflow-scheduler"]
     if "8974" in str(scheduler["healthcheck"]["test"]) and (
             _environment(scheduler).get("AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "").lower() != "true"):
