@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
+from maturity.landing_watch import STATE_FILE, landing_listing, write_state
 from maturity.publish import MARTS
 from maturity.stack import Stack, StackConfig, StackError, parse_time, utcnow
 
@@ -107,21 +108,15 @@ def area(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"base": base, "landing": landing, "warehouse": warehouse, "home": base / "airflow"}
 
 
-def _mark_landing_as_seen(landing: Path, warehouse: Path) -> bool:
+def _mark_landing_as_seen(landing: Path, warehouse: Path) -> None:
     """Tell the landing watcher that the demo drop is known, so that the first chain is the REST-triggered one.
 
     Without this the watcher would also start the chain for the demo files already in place when the
-    triggerer starts, racing the REST trigger. Uses the watcher's own state file format.
+    triggerer starts, racing the REST trigger. Uses the watcher's own state file.
     """
-    try:
-        from maturity.landing_watch import STATE_FILE, landing_listing, write_state
-    except ImportError:
-        return False
     fingerprint, files = landing_listing(landing)
-    if fingerprint is None:
-        return False
+    assert fingerprint is not None, f"the demo landing area {landing} is empty"
     write_state(warehouse / STATE_FILE, fingerprint, files)
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +130,7 @@ def stack(area: dict, database_url: str, broker_url: str) -> Iterator[Stack]:
     config = StackConfig.production(area["home"], database_url=database_url, broker_url=broker_url,
                                     env=env, worker_concurrency=2, queue=f"maturity_it_{uuid.uuid4().hex[:8]}")
     instance = Stack(config)
-    area["preseeded"] = _mark_landing_as_seen(area["landing"], area["warehouse"])  # before the triggerer starts
+    _mark_landing_as_seen(area["landing"], area["warehouse"])  # before the triggerer starts
     try:
         instance.start()
         yield instance
@@ -260,8 +255,8 @@ def test_rest_triggered_chain_then_a_new_drop_runs_it_again_and_the_stack_stops_
     assert run["state"] == "success", _failure_report(stack, TRIGGER_DAG, run)
 
     first_ids = _published_marts(warehouse)
-    if area["preseeded"]:  # no watcher run raced it: the published marts are the REST-triggered chain's
-        assert first_ids == {triggered["dag_run_id"]}, (first_ids, triggered["dag_run_id"])
+    # No watcher run raced it: the published marts carry the REST-triggered chain's id.
+    assert first_ids == {triggered["dag_run_id"]}, (first_ids, triggered["dag_run_id"])
     assert _reports(warehouse), "no published/reports/direktion_*.html"
     first_version = _current(warehouse)
     assert first_version.is_dir(), first_version
