@@ -300,7 +300,8 @@ def report(run_id: str, settings: Settings | None = None, wave_id: str | None = 
              ", ".join(w for w in waves if w not in stale) or "none")
 
     def render(out: Path) -> list[Path]:
-        paths = [p for w in stale for p in render_reports(version.duckdb, out, wave_id=w, quality=quality, pdf=pdf)]
+        # One call: one Chromium prints every PDF, and the waves render in parallel.
+        paths = render_reports(version.duckdb, out, wave_id=stale, quality=quality, pdf=pdf)
         (out / STATE).write_text(json.dumps(state, indent=2))
         return paths
 

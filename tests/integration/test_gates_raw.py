@@ -178,3 +178,38 @@ def test_a_warning_is_recorded_but_does_not_block(warehouse: Path, tmp_path: Pat
         ("raw_projects", "chk_owner_known", "warning", 1)]
     assert "WARNING raw_projects" in result.summary()
     assert "warned" in result.html_path.read_text()
+
+
+def test_the_helper_process_changes_nothing(all_defects: GateResult, warehouse: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suites validated by the forked helper give exactly what a serial run in this process gives."""
+    from maturity.gates import runner
+
+    db = seeded(warehouse, tmp_path, [sql for statements in DEFECTS.values() for sql in statements])
+    shares: list[list[int]] = []
+    real_share = runner._helper_share
+    monkeypatch.setattr(runner, "_helper_share", lambda *a: shares.append(real_share(*a)) or shares[-1])
+    parallel = run_raw_gate(db, tmp_path / "parallel")
+    monkeypatch.setattr(runner, "_helper_share", lambda *a: [])
+    serial = run_raw_gate(db, tmp_path / "serial")
+    if shares and shares[0]:  # a machine with one core validates everything here anyway
+        assert 0 < len(shares[0]) < len(serial.suites)
+    assert parallel.failures == serial.failures == all_defects.failures
+    assert parallel.suites == serial.suites and parallel.skipped == serial.skipped
+    assert parallel.evaluated == serial.evaluated
+
+
+def test_a_broken_helper_falls_back_to_this_process(warehouse: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from maturity.gates import runner
+
+    monkeypatch.setattr(runner, "_helper_share", lambda todo, indices: list(indices[1::2]))
+    monkeypatch.setattr(runner, "_validate_in_helper", _die)
+    result = run_raw_gate(warehouse, tmp_path / "out")
+    assert result.passed and result.failures == [] and result.evaluated >= 200, result.summary()
+
+
+def _die(_indices: list[int]) -> dict:
+    import os
+
+    os._exit(9)  # as if the helper process were killed

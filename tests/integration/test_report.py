@@ -647,3 +647,32 @@ def test_pdf_has_one_a4_page_per_section(reports: dict[str, Any], wave: str) -> 
     has_portfolio = "fct_portfolio_coverage." in (reports["out"] / f"direktion_{wave}.html").read_text()
     assert pages == sections == (8 if has_portfolio else 7)
     assert boxes and all(abs(float(w) - 595.0) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes[:2]
+
+
+@needs_chromium
+def test_one_chromium_prints_many_files_and_reports_a_failure_per_file(tmp_path: Path) -> None:
+    from maturity.report.pdf import Printer
+
+    page = tmp_path / "page.html"
+    page.write_text('<!DOCTYPE html><html><head><style>@page { size: A4; margin: 0 }</style></head>'
+                    "<body><p>Side</p></body></html>")
+    with Printer() as printer:
+        missing = printer.submit(tmp_path / "missing.html", tmp_path / "missing.pdf")
+        first = printer.submit(page, tmp_path / "a.pdf")
+        second = printer.submit(page, tmp_path / "b.pdf")
+        with pytest.raises(MaturityError, match="missing.html"):
+            missing.result()
+        assert first.result().read_bytes().startswith(b"%PDF-")
+        assert second.result().read_bytes().startswith(b"%PDF-")
+    assert not (tmp_path / "missing.pdf").exists() and not list(tmp_path.glob(".*.tmp"))
+    assert printer._proc.poll() is not None, "Chromium is stopped by close()"
+
+
+def test_several_waves_in_one_call_equal_single_wave_calls(published: Path, tmp_path: Path) -> None:
+    together = render_reports(published, tmp_path / "together", wave_id=["T3", "T1", "T0"], quality=QUALITY,
+                              pdf=False)
+    assert [p.name for p in together] == ["direktion_T3.html", "direktion_T1.html", "direktion_T0.html"]
+    for path in together:
+        alone = render_reports(published, tmp_path / path.stem, wave_id=path.stem.split("_")[1], quality=QUALITY,
+                               pdf=False)
+        assert alone[0].read_bytes() == path.read_bytes()

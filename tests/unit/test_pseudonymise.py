@@ -29,3 +29,16 @@ def test_keyed_hash_keeps_nulls_and_maps_equal_values_to_equal_keys() -> None:
 def test_cpr_digits_strip_quoting_and_hyphen_and_reject_other_shapes() -> None:
     values = pa.array(['="010180-1234"', " 0101801234 ", "010180-123", "abc", None])
     assert cpr_digits(values).to_pylist() == ["0101801234", "0101801234", None, None, None]
+
+
+def test_vectorised_base32_equals_the_standard_encoder() -> None:
+    values = [str(i) for i in range(2000)] + ["æøå", "", " 00017 ", "x" * 300]
+    for key in (b"k" * 16, b"x" * 64, b"long" * 40):
+        expected = [base64.b32encode(hmac.new(key, v.encode(), hashlib.sha256).digest()).decode().rstrip("=").lower()
+                    for v in values]
+        assert keyed_hash(key, pa.array(values)).to_pylist() == expected
+
+
+def test_keyed_hash_of_empty_and_all_null_columns() -> None:
+    assert keyed_hash(b"k" * 32, pa.array([], pa.string())).to_pylist() == []
+    assert keyed_hash(b"k" * 32, pa.array([None, None], pa.string())).to_pylist() == [None, None]

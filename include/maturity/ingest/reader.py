@@ -102,7 +102,11 @@ def _number_lines(
                     reject.line = int(found[i])
                 lines = np.delete(found, idx)
     if lines is None:  # one line per record: the rows fill the lines the rejects leave free
-        lines = np.setdiff1d(np.arange(first, first + total), [r.line for r in rejects])[:n]
+        lines = np.arange(first, first + total)
+        taken = np.array([r.line for r in rejects], dtype=np.int64) - first
+        free = np.ones(total, dtype=bool)
+        free[taken[(taken >= 0) & (taken < total)]] = False
+        lines = lines[free][:n]  # = setdiff1d(range, reject lines)[:n], without sorting the range
     numbered = pa.table({"_ord": np.arange(1, n + 1, dtype=np.int64), "_phys": lines.astype(np.int64)})
     con.register(f"{table}_lines", numbered)
     try:

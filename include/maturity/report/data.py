@@ -87,8 +87,29 @@ class WaveData:
         return dim.name if dim else dimension_id
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[Row]:
-    cur = con.execute(sql, params or [])
+def _literal(value: Any) -> str:
+    """A SQL literal for a value of ours (text, date, list of text, number, None).
+
+    The queries carry their values as literals rather than `?` parameters: DuckDB's Python client
+    imports pandas (~1 s) the first time a query has a parameter, and the report needs no pandas.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]::VARCHAR[]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
+    cur = con.execute(sql)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
@@ -140,11 +161,11 @@ def load_wave(con: duckdb.DuckDBPyConnection, resolved: Path, wave_id: str) -> W
                 for r in _rows(con, "SELECT * FROM marts.dim_dimensions")}
     order = {d: (dim.sort_order, d) for d, dim in all_dims.items()}
     measured = [r[0] for r in con.execute(
-        "SELECT DISTINCT dimension_id FROM marts.fct_maturity_scores WHERE wave_id = ?", [wave_id]).fetchall()]
+        f"SELECT DISTINCT dimension_id FROM marts.fct_maturity_scores WHERE wave_id = {_literal(wave_id)}").fetchall()]
     dims = [all_dims.get(d, Dimension(d, d, 1.0, 10**6)) for d in sorted(measured, key=lambda d: order.get(d, (0, d)))]
 
-    tree = _rows(con, "SELECT org_unit_id, name, depth FROM marts.dim_org_units WHERE extract_date = ?",
-                 [wave.hr_extract_date])
+    tree = _rows(con, "SELECT org_unit_id, name, depth FROM marts.dim_org_units "
+                      f"WHERE extract_date = {_literal(wave.hr_extract_date)}")
     roots = [Unit(r["org_unit_id"], r["name"] or r["org_unit_id"]) for r in tree if r["depth"] == 0]
     root = roots[0] if roots else None
     units = sorted((Unit(r["org_unit_id"], r["name"] or r["org_unit_id"]) for r in tree if r["depth"] == 1),
@@ -153,7 +174,7 @@ def load_wave(con: duckdb.DuckDBPyConnection, resolved: Path, wave_id: str) -> W
 
     scorecards = {r["wave_id"]: r for r in _rows(con, "SELECT * FROM marts.rpt_direktion_scorecard")}
     scorecard = scorecards.get(wave_id, {})
-    scores = _rows(con, "SELECT * FROM marts.fct_maturity_scores WHERE wave_id = ?", [wave_id])
+    scores = _rows(con, f"SELECT * FROM marts.fct_maturity_scores WHERE wave_id = {_literal(wave_id)}")
     unit_ids = {u.org_unit_id for u in units}
 
     # The root of each earlier wave's own tree (the trend is read at the root of every wave).
@@ -162,21 +183,23 @@ def load_wave(con: duckdb.DuckDBPyConnection, resolved: Path, wave_id: str) -> W
         JOIN marts.dim_org_units o ON o.extract_date = w.hr_extract_date AND o.depth = 0""")}
     ids = [w.wave_id for w in to_date]
     trend = {(r["wave_id"], r["dimension_id"]): r
-             for r in _rows(con, "SELECT * FROM marts.fct_maturity_trend WHERE list_contains(?, wave_id)", [ids])
+             for r in _rows(con, "SELECT * FROM marts.fct_maturity_trend "
+                                 f"WHERE list_contains({_literal(ids)}, wave_id)")
              if wave_roots.get(r["wave_id"]) == r["org_unit_id"]}
     by_wave = {(r["wave_id"], r["dimension_id"]): r
-               for r in _rows(con, "SELECT * FROM marts.fct_maturity_scores WHERE list_contains(?, wave_id)", [ids])
+               for r in _rows(con, "SELECT * FROM marts.fct_maturity_scores "
+                                   f"WHERE list_contains({_literal(ids)}, wave_id)")
                if wave_roots.get(r["wave_id"]) == r["org_unit_id"]}
 
-    overall = _rows(con, "SELECT * FROM marts.fct_maturity_overall WHERE wave_id = ?", [wave_id])
-    response = _rows(con, "SELECT * FROM marts.fct_response_rates WHERE wave_id = ?", [wave_id])
+    overall = _rows(con, f"SELECT * FROM marts.fct_maturity_overall WHERE wave_id = {_literal(wave_id)}")
+    response = _rows(con, f"SELECT * FROM marts.fct_response_rates WHERE wave_id = {_literal(wave_id)}")
     coverage: list[Row] = []
     if scorecard.get("projects_extract_date") is not None:
-        coverage = _rows(con, "SELECT * FROM marts.fct_portfolio_coverage WHERE extract_date = ?",
-                         [scorecard["projects_extract_date"]])
+        coverage = _rows(con, "SELECT * FROM marts.fct_portfolio_coverage "
+                              f"WHERE extract_date = {_literal(scorecard['projects_extract_date'])}")
         coverage.sort(key=lambda r: order.get(r["dimension_id"], (0, r["dimension_id"])))
-    capacity = _rows(con, "SELECT * FROM marts.fct_transformation_capacity WHERE extract_date = ?",
-                     [wave.hr_extract_date])
+    capacity = _rows(con, "SELECT * FROM marts.fct_transformation_capacity "
+                          f"WHERE extract_date = {_literal(wave.hr_extract_date)}")
 
     return WaveData(
         wave=wave,
@@ -192,9 +215,9 @@ def load_wave(con: duckdb.DuckDBPyConnection, resolved: Path, wave_id: str) -> W
         response=next((r for r in response if r["org_unit_id"] == root_id), {}),
         root_scores={r["dimension_id"]: r for r in scores if r["org_unit_id"] == root_id},
         priorities={r["dimension_id"]: r for r in _rows(
-            con, "SELECT * FROM marts.fct_gap_priorities WHERE wave_id = ?", [wave_id])},
+            con, f"SELECT * FROM marts.fct_gap_priorities WHERE wave_id = {_literal(wave_id)}")},
         alignment={r["dimension_id"]: r for r in _rows(
-            con, "SELECT * FROM marts.fct_leadership_alignment WHERE wave_id = ?", [wave_id])},
+            con, f"SELECT * FROM marts.fct_leadership_alignment WHERE wave_id = {_literal(wave_id)}")},
         trend=trend,
         root_scores_by_wave=by_wave,
         overall_by_wave={w: r for w, r in scorecards.items() if w in ids},
