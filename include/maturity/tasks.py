@@ -204,22 +204,6 @@ def transform_outcome(chain: dict, producer_status: str | None, node_statuses: d
     return {}
 
 
-def transform(run_id: str, settings: Settings | None = None) -> dict:
-    """dbt build in one subprocess (outside Airflow: tests and tools); the DAG runs it through Cosmos."""
-    from maturity.transform import build, inputs_fingerprint
-
-    settings = settings or airflow_settings()
-    fingerprint = inputs_fingerprint(settings)
-    try:
-        lines = build(settings, run_id=run_id, progress=log.info)
-    except MaturityError as exc:
-        record(settings, run_id, "transform", {"status": "failed", "error": str(exc)})
-        raise
-    summary = next((ln for ln in reversed(lines) if "PASS=" in ln), "").strip()
-    record(settings, run_id, "transform", {"status": "ok", "summary": summary, "inputs": fingerprint})
-    return {"status": "built", "summary": summary}
-
-
 def _current_published(settings: Settings) -> bool:
     from maturity.publish import current_version
 
@@ -263,8 +247,8 @@ def publish(run_id: str, settings: Settings | None = None) -> dict:
 def report(run_id: str, settings: Settings | None = None, wave_id: str | None = None) -> dict:
     """Render the direktion reports (HTML, and PDF when Chromium is installed) from the published marts.
 
-    Only the waves whose report inputs changed are rendered (`maturity.report_inputs`; a new wave
-    renders one report, not all), plus `wave_id` when given. They replace the published version's
+    Only the waves whose report inputs changed are rendered (`maturity.report_inputs`: e.g. none after
+    a rebuild of identical marts), plus `wave_id` when given. They replace the published version's
     report set in one rename; until then (a few seconds after a publish) that set is the previous
     version's reports, each stamped with the run it was made from.
     """
