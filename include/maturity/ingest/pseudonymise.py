@@ -79,12 +79,30 @@ def b32_lower(digests: bytes, count: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
 
 
+# Pseudonyms already computed in this ingest, per key: the same people appear in every HR extract, so
+# the second and third extract of a source need HMACs only for new identifiers (the HMAC, one Python
+# call per value, is the largest cost of the HR ingest). Cleared by `forget()` when a source's ingest
+# ends, so no identifier outlives it in memory.
+_MEMO: dict[bytes, tuple[pa.Array, pa.Array]] = {}
+
+
+def forget() -> None:
+    """Drop every remembered identifier and pseudonym (end of a source's ingest)."""
+    _MEMO.clear()
+
+
 def keyed_hash(key: bytes, values: pa.Array) -> pa.Array:
-    """HMAC-SHA256 (base32) of each non-null string, computed once per distinct value."""
+    """HMAC-SHA256 (base32) of each non-null string, computed once per distinct value (and ingest)."""
     distinct = pc.unique(values.drop_null())
+    memo_id = hashlib.sha256(b"memo" + key).digest()
+    known_values, known_digests = _MEMO.get(memo_id, (pa.array([], pa.string()), pa.array([], pa.string())))
+    new = pc.filter(distinct, pc.is_null(pc.index_in(distinct, known_values)))
     digest = hmac_sha256_raw(key)
-    digests = b32_lower(b"".join(map(digest, distinct.to_pylist())), len(distinct))
-    return pc.take(digests, pc.index_in(values, distinct))
+    fresh = b32_lower(b"".join(map(digest, new.to_pylist())), len(new))
+    all_values = pa.concat_arrays([known_values, new.cast(pa.string())])
+    all_digests = pa.concat_arrays([known_digests, fresh])
+    _MEMO[memo_id] = (all_values, all_digests)
+    return pc.take(all_digests, pc.index_in(values, all_values))
 
 
 def clean_identifier(values: pa.Array) -> pa.Array:

@@ -22,7 +22,7 @@ import duckdb
 
 from maturity import duck
 from maturity.errors import LandingError, MaturityError
-from maturity.ingest import portfolio, reference, sd_loen, surveyxact
+from maturity.ingest import portfolio, pseudonymise, reference, sd_loen, surveyxact
 from maturity.ingest.dialect import LandedFile, norm_header, sniff, unquote_cell
 from maturity.ingest.store import SnapshotLoad, delete_snapshot, ensure_schema, grouped_hex
 from maturity.settings import Settings
@@ -208,6 +208,7 @@ def ingest_source(settings: Settings, source: str, progress: Callable[[str], Non
             report.removed.append(gone)
     finally:
         con.close()
+        pseudonymise.forget()  # no identifier is kept in memory after the source's ingest
     if report.errors:
         raise MaturityError(" ".join(report.errors))
     return report
