@@ -23,6 +23,8 @@ def pool(workers: int) -> ProcessPoolExecutor | None:
     """A pool of `workers` forked helpers, or None where fork is unavailable or nothing to share."""
     if workers < 1 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
+    if multiprocessing.current_process().daemon:  # e.g. a Celery prefork pool process: it may not have children
+        return None
     try:
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     except OSError:
