@@ -31,20 +31,27 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("airflow_startup", "ingest", "raw_gate", "dbt_build", "mart_gate", "report", "publish")
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory (bytes) of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes of a process and all its descendants, from /proc.
+
+    The RSS sum counts a page shared by several processes (forked helpers, Chromium's processes) once
+    per process; PSS divides each shared page among its sharers, so its sum is the memory really used.
+    """
+    rss = pss = 0
+    stack = [pid]
     while stack:
         p = stack.pop()
         try:
             with open(f"/proc/{p}/status") as fh:
-                total += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:")), 0)
+                rss += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                pss += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack += [int(c) for c in fh.read().split()]
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
 
 
 def run(landing: Path, warehouse: Path, home: Path) -> dict:
@@ -55,11 +62,12 @@ def run(landing: Path, warehouse: Path, home: Path) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "maturity.cli", "run", "--landing", str(landing),
                              "--warehouse", str(warehouse), "--timings", str(timings)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]
 
     def sample() -> None:
         while proc.poll() is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -71,6 +79,7 @@ def run(landing: Path, warehouse: Path, home: Path) -> dict:
     result = json.loads(timings.read_text())
     result["wall"] = time.perf_counter() - started
     result["peak_rss_mib"] = peak[0] / 2**20
+    result["peak_pss_mib"] = peak[1] / 2**20
     return result
 
 
@@ -90,7 +99,8 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
     full = []
     for i in range(repeat):
         full.append(run(landing, base / scale / f"wh{i}", home))
-        print(f"[{scale}] full run {i + 1}: {full[-1]['wall']:.1f} s, peak RSS {full[-1]['peak_rss_mib']:.0f} MiB")
+        print(f"[{scale}] full run {i + 1}: {full[-1]['wall']:.1f} s, peak RSS {full[-1]['peak_rss_mib']:.0f} MiB "
+              f"(PSS {full[-1]['peak_pss_mib']:.0f} MiB)")
     unchanged = [run(landing, base / scale / "wh0", home) for _ in range(repeat)]
     print(f"[{scale}] unchanged re-runs: " + ", ".join(f"{r['wall']:.1f} s" for r in unchanged))
     three = base / scale / "landing3"
@@ -106,7 +116,7 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
     t_plain, _ = _timed(plain_read, landing, base / scale / "plain.duckdb")
     t_ours, _ = _timed(our_ingest, landing, base / scale / "ingest_only")
     return {
-        "full": {k: median_of(full, k) for k in (*STAGES, "wall", "peak_rss_mib")},
+        "full": {k: median_of(full, k) for k in (*STAGES, "wall", "peak_rss_mib", "peak_pss_mib")},
         "unchanged": median_of(unchanged, "wall"),
         "new_wave": median_of(new_wave, "wall"),
         "ingest_plain_s": t_plain, "ingest_ours_s": t_ours, "ingest_ratio": t_plain / t_ours,
@@ -162,7 +172,8 @@ def main() -> int:
     for scale, r in results.items():
         stages = ", ".join(f"{k} {r['full'][k]:.1f}" for k in STAGES)
         print(f"{scale:>9}: full {r['full']['wall']:.1f} s ({stages}); unchanged {r['unchanged']:.1f} s; "
-              f"new wave {r['new_wave']:.1f} s; peak RSS {r['full']['peak_rss_mib']:.0f} MiB; "
+              f"new wave {r['new_wave']:.1f} s; peak RSS {r['full']['peak_rss_mib']:.0f} MiB "
+              f"(PSS {r['full']['peak_pss_mib']:.0f} MiB); "
               f"ingest {r['ingest_ours_s']:.1f} s vs plain reader {r['ingest_plain_s']:.1f} s")
     checks = []
     if "haderslev" in results:
@@ -177,7 +188,8 @@ def main() -> int:
         if "haderslev" in results:
             ratio = k["full"]["wall"] / results["haderslev"]["full"]["wall"]
             checks.append(("kl ≤ 3 × haderslev", ratio, ratio <= 3))
-        checks += [("peak RSS at kl ≤ 2 GiB (MiB)", k["full"]["peak_rss_mib"], k["full"]["peak_rss_mib"] <= 2048),
+        checks += [("peak RSS at kl ≤ 2 GiB (MiB, summed over the process tree)", k["full"]["peak_rss_mib"],
+                    k["full"]["peak_rss_mib"] <= 2048),
                    ("ingest ≥ 0.7 × the raw reader (kl)", k["ingest_ratio"], k["ingest_ratio"] >= 0.7)]
     print()
     for name, value, ok in checks:
