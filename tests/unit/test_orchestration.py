@@ -153,6 +153,8 @@ def test_failure_alert_is_one_sentence_in_the_log_and_on_the_webhook(monkeypatch
         # A Cosmos sensor only mirrors the dbt build's failure: no second alert.
         alerts.on_failure(_context("dbt.fct_maturity_scores_run", RuntimeError("x"),
                                    task=SimpleNamespace(producer_task_id="dbt.dbt_producer_watcher")))
+        # Nor the build itself: `marts_built` alerts once, naming the failed models and tests.
+        alerts.on_failure(_context("dbt.dbt_producer_watcher", RuntimeError("dbt command failed")))
     finally:
         server.shutdown()
     expected = ("Maturity pipeline: task maturity_publish.mart_gate failed (run manual__x, try 1): "
