@@ -112,7 +112,8 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
         run(three, wh, home)
         shutil.copytree(landing / "surveys" / "T3", three / "surveys" / "T3")
         new_wave.append(run(three, wh, home))
-    print(f"[{scale}] one new wave: " + ", ".join(f"{r['wall']:.1f} s" for r in new_wave))
+    print(f"[{scale}] one new wave: " + ", ".join(f"{r['wall']:.1f} s" for r in new_wave)
+          + " (" + ", ".join(f"{k} {median_of(new_wave, k):.1f}" for k in STAGES) + ")")
     t_plain, _ = _timed(plain_read, landing, base / scale / "plain.duckdb")
     t_ours, _ = _timed(our_ingest, landing, base / scale / "ingest_only")
     return {
@@ -178,11 +179,13 @@ def main() -> int:
     checks = []
     if "haderslev" in results:
         h = results["haderslev"]
-        checks += [("haderslev end-to-end ≤ 60 s", h["full"]["wall"], h["full"]["wall"] <= 60),
-                   ("unchanged re-run ≤ 25 % of a full run", h["unchanged"] / h["full"]["wall"],
-                    h["unchanged"] <= 0.25 * h["full"]["wall"]),
-                   ("one new wave ≤ 50 % of a full run", h["new_wave"] / h["full"]["wall"],
-                    h["new_wave"] <= 0.5 * h["full"]["wall"])]
+        checks.append(("haderslev end-to-end ≤ 60 s", h["full"]["wall"], h["full"]["wall"] <= 60))
+    # The issue names no scale for the two incremental targets: both scales are measured and printed.
+    for scale, r in results.items():
+        checks += [(f"unchanged re-run ≤ 25 % of a full run ({scale})", r["unchanged"] / r["full"]["wall"],
+                    r["unchanged"] <= 0.25 * r["full"]["wall"]),
+                   (f"one new wave ≤ 50 % of a full run ({scale})", r["new_wave"] / r["full"]["wall"],
+                    r["new_wave"] <= 0.5 * r["full"]["wall"])]
     if "kl" in results:
         k = results["kl"]
         if "haderslev" in results:
