@@ -14,9 +14,11 @@ import duckdb
 # Macros used by every reader, so that quirks (Excel-quoted cells, Danish numbers and dates,
 # CPR-shaped strings in free text) are handled by one definition in SQL, inside DuckDB.
 MACROS = r"""
--- The regular expression only runs on cells that start with =" (it cannot match others): same result.
+-- Excel quoting ="…": the inside of a trimmed cell that starts with =" and ends with " (at least 3 characters),
+-- trimmed — what regexp_replace(trim(v), '^="(.*)"$', '\1', 's') leaves, at less than half its cost.
 CREATE OR REPLACE TEMP MACRO unquote(v) AS
-    CASE WHEN starts_with(trim(v), '="') THEN nullif(trim(regexp_replace(trim(v), '^="(.*)"$', '\1', 's')), '')
+    CASE WHEN starts_with(trim(v), '="') AND ends_with(trim(v), '"') AND length(trim(v)) >= 3
+         THEN nullif(trim(substr(trim(v), 3, length(trim(v)) - 3)), '')
          ELSE nullif(trim(v), '') END;
 CREATE OR REPLACE TEMP MACRO finite(x) AS CASE WHEN isfinite(x) THEN x END;  -- 'nan', 'inf', '1e400' are no amounts
 CREATE OR REPLACE TEMP MACRO parse_num(v, danish) AS

@@ -9,6 +9,7 @@ checked again after loading.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -76,11 +77,8 @@ def record_lines(f: LandedFile, dialect: Dialect) -> tuple[np.ndarray, np.ndarra
     return lineno[record], reported[record]
 
 
-def _number_lines(
-    con: duckdb.DuckDBPyConnection, table: str, f: LandedFile, dialect: Dialect, rejects: list[Reject],
-    parser: str = "duckdb",
-) -> None:
-    """Give loaded rows, and the rejects, the physical line they start on in the file.
+def line_numbers(n: int, f: LandedFile, dialect: Dialect, rejects: list[Reject], parser: str = "duckdb") -> np.ndarray:
+    """The physical line each of the `n` loaded rows starts on in the file; the rejects' lines are fixed in place.
 
     The parsers number rows, not lines: after a text with an embedded line break (or a blank line) their
     numbers drift from what a data engineer sees in an editor. When the file has more lines than
@@ -88,7 +86,6 @@ def _number_lines(
     parser's numbering (`parser`: DuckDB counts lines outside quotes, Arrow counts non-blank records).
     If that cannot be matched (e.g. stray quotes inside unquoted cells) the parser's numbering is kept.
     """
-    n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     total = n + len(rejects)
     first = dialect.header_line + 1
     lines = None
@@ -107,7 +104,18 @@ def _number_lines(
         free = np.ones(total, dtype=bool)
         free[taken[(taken >= 0) & (taken < total)]] = False
         lines = lines[free][:n]  # = setdiff1d(range, reject lines)[:n], without sorting the range
-    numbered = pa.table({"_ord": np.arange(1, n + 1, dtype=np.int64), "_phys": lines.astype(np.int64)})
+    return lines.astype(np.int64)
+
+
+def _number_lines(
+    con: duckdb.DuckDBPyConnection, table: str, f: LandedFile, dialect: Dialect, rejects: list[Reject],
+    parser: str = "duckdb",
+) -> None:
+    """Give the rows of `table` (numbered 1.. in column `_ord`), and the rejects, their physical line
+    (:func:`line_numbers`) in a new column `_line`, replacing `_ord`."""
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    lines = line_numbers(n, f, dialect, rejects, parser)
+    numbered = pa.table({"_ord": np.arange(1, n + 1, dtype=np.int64), "_phys": lines})
     con.register(f"{table}_lines", numbered)
     try:
         con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
@@ -129,6 +137,35 @@ def _collect_rejects(con: duckdb.DuckDBPyConnection, rejects_table: str) -> list
             for line, kind, text in rows]
 
 
+def _utf8_copy(f: LandedFile) -> int | None:
+    """A Windows-1252 file re-encoded as UTF-8 in an anonymous in-memory file (memfd): its descriptor, or None.
+
+    DuckDB reads Windows-1252 only through the ICU `encodings` extension, whose LOAD costs 1.5–2.5 s per
+    connection (the signature check of a 350 MB binary) — more than reading the file. Re-encoding changes no
+    line, delimiter or quote (all ASCII), so DuckDB parses the copy exactly as the original. The copy never
+    touches a disk and is closed after the read. None (read with the extension) where memfd is unavailable
+    or the file has a byte Windows-1252 does not define (0x81, 0x8D, 0x8F, 0x90, 0x9D).
+    """
+    if not hasattr(os, "memfd_create"):
+        return None
+    try:
+        data = f.data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        fd = os.memfd_create("maturity-landing-csv", os.MFD_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) -> Batch:
     """Read a CSV file with DuckDB's reader, the dialect given explicitly (no auto-detection)."""
     n = next(_counter)
@@ -136,15 +173,20 @@ def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) ->
     ncols = len(dialect.columns)
     while ncols > 1 and not dialect.columns[ncols - 1]:
         ncols -= 1  # an empty trailing header cell (SurveyXact): DuckDB accepts rows with or without it
+    path, encoding, copy = str(f.path), dialect.duckdb_encoding, None
     if dialect.encoding == "cp1252":
-        ensure_encodings(con)
+        copy = _utf8_copy(f)
+        if copy is None:
+            ensure_encodings(con)
+        else:
+            path, encoding = f"/proc/self/fd/{copy}", "utf-8"
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     try:
         con.execute(
             f"""
             CREATE TEMP TABLE {table} AS
             SELECT *, ordinality AS _ord FROM read_csv(
-                {_sql_str(str(f.path))}, encoding={_sql_str(dialect.duckdb_encoding)},
+                {_sql_str(path)}, encoding={_sql_str(encoding)},
                 delim={_sql_str(dialect.delimiter)}, quote='"', escape='"', header=false,
                 skip={dialect.header_line}, auto_detect=false, columns={columns},
                 store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}', strict_mode=true,
@@ -153,8 +195,11 @@ def read_csv(con: duckdb.DuckDBPyConnection, f: LandedFile, dialect: Dialect) ->
             """
         )
     except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
+        first = str(exc).splitlines()[0].replace(path, str(f.path))
         raise LandingError(f.rel, f"it cannot be read as {dialect.encoding} CSV ({first})") from None
+    finally:
+        if copy is not None:
+            os.close(copy)
     rejects = _collect_rejects(con, rej)
     con.execute(f"DROP TABLE IF EXISTS {rej}; DROP TABLE IF EXISTS {scan}")
     _number_lines(con, table, f, dialect, rejects)

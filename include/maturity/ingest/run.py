@@ -42,6 +42,8 @@ class Snapshot:
     loader: Callable[[SnapshotLoad], None]
     depends_on: list[str] = field(default_factory=list)  # extra fingerprint parts (e.g. the as-of tree)
     problem: LandingError | None = None  # found while planning: reported, the snapshot's loaded data is kept
+    folder: Path | None = None
+    prefetch: sd_loen.Prefetch | None = None  # HR: prepares the next extract while one loads
 
 
 @dataclass
@@ -87,10 +89,12 @@ def plan(con: duckdb.DuckDBPyConnection, settings: Settings, source: str) -> lis
     if source == "hr":
         key = settings.pseudonym_key()
         key_id = hmac.new(key, b"maturity-key-id", hashlib.sha256).hexdigest()
+        prefetch = sd_loen.Prefetch(landing, key)
         return [
             Snapshot("hr", date, sorted(p for p in folder.iterdir() if p.is_file()),
-                     lambda load, folder=folder, date=date: sd_loen.load_extract(load, folder, landing, date, key),
-                     [key_id])
+                     lambda load, folder=folder, date=date: sd_loen.load_extract(load, folder, landing, date, key,
+                                                                                 prefetch),
+                     [key_id], folder=folder, prefetch=prefetch)
             for date, folder in _dated_folders(landing / "hr", "hr")
         ]
     if source == "projects":
@@ -170,6 +174,7 @@ def fingerprint(snapshot: Snapshot, landing: Path) -> str:
 def ingest_source(settings: Settings, source: str, progress: Callable[[str], None] = log.info) -> SourceReport:
     """Bring the raw tables of `source` in line with the landing area. Raises if any snapshot failed."""
     report = SourceReport(source)
+    snapshots: list[Snapshot] = []
     con = duck.connect(settings.warehouse_db)
     try:
         ensure_schema(con)
@@ -180,16 +185,28 @@ def ingest_source(settings: Settings, source: str, progress: Callable[[str], Non
             raise
         current = dict(con.execute("SELECT snapshot_key, fingerprint FROM raw.snapshots WHERE source = ?",
                                    [source]).fetchall())
+        fps: dict[str, str | Exception] = {}
+        for snap in snapshots:
+            if snap.problem is None:
+                try:
+                    fps[snap.key] = fingerprint(snap, settings.landing_dir)
+                except Exception as exc:  # noqa: BLE001 - handled in its turn below, as if raised there
+                    fps[snap.key] = exc
+        for snap in snapshots:  # the extracts that will load, in order: each prefetches the next
+            fp = fps.get(snap.key)
+            if snap.prefetch is not None and isinstance(fp, str) and current.get(snap.key) != fp:
+                snap.prefetch.order.append(snap.folder)
         for snap in snapshots:
             if snap.problem is not None:
                 report.errors.append(str(snap.problem))
                 progress(f"{source}: snapshot {snap.key} not loaded: {snap.problem}")
                 continue
-            try:
-                fp = fingerprint(snap, settings.landing_dir)
-            except LandingError as exc:
-                report.errors.append(str(exc))
+            fp = fps[snap.key]
+            if isinstance(fp, LandingError):
+                report.errors.append(str(fp))
                 continue
+            if isinstance(fp, Exception):
+                raise fp
             if current.get(snap.key) == fp:
                 report.unchanged.append(snap.key)
                 continue
@@ -207,6 +224,9 @@ def ingest_source(settings: Settings, source: str, progress: Callable[[str], Non
             con.commit()
             report.removed.append(gone)
     finally:
+        for snap in snapshots:
+            if snap.prefetch is not None:
+                snap.prefetch.close()  # waits for a background preparation, drops what was not loaded
         con.close()
         pseudonymise.forget()  # no identifier is kept in memory after the source's ingest
     if report.errors:

@@ -7,11 +7,12 @@ survey roll-up that uses this tree would otherwise be wrong.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from maturity.errors import LandingError
-from maturity.ingest.dialect import LandedFile, locate_columns, sniff
-from maturity.ingest.pseudonymise import read_pseudonymised
+from maturity.ingest.dialect import Dialect, LandedFile, locate_columns, sniff
+from maturity.ingest.pseudonymise import Pseudonymised, pseudonymise, read_pseudonymised, release
 from maturity.ingest.reader import read_csv
 from maturity.ingest.store import Check, SnapshotLoad, quote, sql_list
 
@@ -82,20 +83,83 @@ def validate_tree(load: SnapshotLoad, f: LandedFile, table: str) -> None:
         raise LandingError(f.rel, f"the organisation tree has a cycle among the codes {_names(unreached)}")
 
 
-def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: bytes) -> None:
+def prepare_employees(f: LandedFile, key: bytes) -> tuple[Dialect, dict[str, list[int]], Pseudonymised]:
+    """The DuckDB-free part of loading employees.csv: dialect, columns and the pseudonymised Arrow table."""
     dialect = sniff(f, header_contains="Tjenestenummer")
     pos = locate_columns(f, dialect.columns, EMP_COLUMNS, repeated=frozenset({"ansættelsesstatus"}))
     if len(pos["status"]) != 2:
         raise LandingError(f.rel, "the header must have two 'Ansættelsesstatus' columns (status text, status code)")
-    batch = read_pseudonymised(load.con, f, dialect, key, cpr=pos["cpr"][0], employment=pos["tjn"][0],
-                               drop=(pos["name"][0],))
+    return dialect, pos, pseudonymise(f, dialect, key, cpr=pos["cpr"][0], employment=pos["tjn"][0],
+                                      drop=(pos["name"][0],))
+
+
+class Prefetch:
+    """Prepares the employees.csv of the next HR extract to load in a background thread, while DuckDB loads the
+    current one (the Arrow tokenising and the HMACs overlap DuckDB's work; DuckDB releases the GIL).
+
+    Only pseudonymised Arrow data is kept, and only until its extract is loaded or the source's ingest ends
+    (:meth:`close`). The thread never touches DuckDB and never forks (the HMACs run in it). If it fails, the
+    extract is prepared again when it loads, so a problem is raised exactly where and as it always was.
+    """
+
+    def __init__(self, landing: Path, key: bytes) -> None:
+        self.landing, self.key = landing, key
+        self.order: list[Path] = []  # the extract folders that will be loaded, in order (set by the ingest)
+        self._jobs: dict[Path, tuple[threading.Thread, dict]] = {}
+
+    def start_next(self, folder: Path) -> None:
+        """Start preparing the extract loaded after `folder` (if any)."""
+        if folder in self.order and self.order.index(folder) + 1 < len(self.order):
+            self.start(self.order[self.order.index(folder) + 1])
+
+    def start(self, folder: Path) -> None:
+        path = folder / "employees.csv"
+        if path in self._jobs or not path.is_file():
+            return
+        out: dict = {}
+
+        def work() -> None:
+            try:
+                f = LandedFile.read(path, self.landing)
+                out["result"] = (f, prepare_employees(f, self.key))
+            except BaseException as exc:  # noqa: BLE001 - handed to the loading thread
+                out["error"] = exc
+
+        thread = threading.Thread(target=work, name="maturity-hr-prefetch", daemon=True)
+        self._jobs[path] = (thread, out)
+        thread.start()
+
+    def take(self, f: LandedFile) -> tuple[Dialect, dict[str, list[int]], Pseudonymised] | None:
+        """The prepared employees of `f` (None if not prefetched, or the file changed since)."""
+        job = self._jobs.pop(f.path, None)
+        if job is None:
+            return None
+        thread, out = job
+        thread.join()
+        if "error" in out:
+            return None  # prepared again in the loading thread, which raises the problem where it always did
+        done, prepared = out["result"]
+        return prepared if done.data == f.data else None
+
+    def close(self) -> None:
+        for thread, _ in self._jobs.values():
+            thread.join()
+        self._jobs.clear()
+
+
+def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: bytes,
+                   prefetch: Prefetch | None = None) -> None:
+    dialect, pos, prepared = (prefetch and prefetch.take(f)) or prepare_employees(f, key)
+    if prefetch is not None:
+        prefetch.start_next(f.path.parent)  # the next extract's Python work overlaps this one's DuckDB work
+    batch = read_pseudonymised(load.con, f, dialect, key, prepared=prepared)
     c = {k: f"c{v[0]}" for k, v in pos.items()}
     status_text, status_code = (f"c{i}" for i in pos["status"])
     danish = "true" if dialect.danish_numbers else "false"
     parsed = f"""
         SELECT DATE {quote(extract_date)} AS extract_date, {c['cpr']} AS person_key, _cpr_invalid,
                {c['tjn']} AS employment_key,
-               count(*) OVER (PARTITION BY {c['tjn']}) AS _n_same_key,
+               _n_same_employment AS _n_same_key,  -- counted while pseudonymising (no window over the file)
                parse_date({c['start']}, false) AS start_date, unquote({c['start']}) AS _raw_start,
                CASE WHEN unquote({c['end']}) IN {sql_list(OPEN_END)} THEN NULL ELSE parse_date({c['end']}, false) END
                    AS end_date,
@@ -106,28 +170,32 @@ def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: by
                unquote({status_text}) AS status_text, upper(unquote({status_code})) AS status_code, _line
         FROM {batch.table}"""
     tree = f"(SELECT org_unit_id FROM raw.org_units WHERE extract_date = DATE {quote(extract_date)})"
-    load.load(
-        f, batch, parsed, "employments",
-        ["extract_date", "person_key", "employment_key", "start_date", "end_date", "org_unit_id", "position_code",
-         "position_title", "fte", "status_text", "status_code"],
-        row_checks=[
-            Check("invalid_cpr", "_cpr_invalid", "CPR-nummer", "'[redacted]'", "not a 10-digit CPR number"),
-            Check("missing_employment_number", "employment_key IS NULL", "Tjenestenummer"),
-            Check("duplicate_employment", "_n_same_key > 1", "Tjenestenummer", "NULL",
-                  "the Tjenestenummer occurs more than once in the extract"),
-            Check("invalid_date", "start_date IS NULL", "Startdato", "_raw_start"),
-            Check("invalid_date", f"_raw_end IS NOT NULL AND _raw_end NOT IN {sql_list(OPEN_END)} AND end_date IS NULL",
-                  "Slutdato", "_raw_end"),
-            Check("invalid_number", "fte IS NULL", "Beskæftigelsesgrad", "_raw_fte"),
-            Check("fte_out_of_range", "fte <= 0 OR fte > 1", "Beskæftigelsesgrad", "_raw_fte",
-                  "Beskæftigelsesgrad must be in (0, 1]"),
-            Check("invalid_status_code", f"status_code IS NULL OR status_code NOT IN {sql_list(STATUS_CODES)}",
-                  "Ansættelsesstatus", "status_code"),
-            Check("unknown_org_unit", f"org_unit_id IS NULL OR org_unit_id NOT IN {tree}", "Stamafdeling",
-                  "org_unit_id", "the Stamafdeling is not a unit of this extract's organisation tree"),
-        ],
-        cell_checks=[Check("cpr_in_free_text", "has_cpr(_raw_title)", "Stilling", "_raw_title")],
-    )
+    try:
+        load.load(
+            f, batch, parsed, "employments",
+            ["extract_date", "person_key", "employment_key", "start_date", "end_date", "org_unit_id", "position_code",
+             "position_title", "fte", "status_text", "status_code"],
+            row_checks=[
+                Check("invalid_cpr", "_cpr_invalid", "CPR-nummer", "'[redacted]'", "not a 10-digit CPR number"),
+                Check("missing_employment_number", "employment_key IS NULL", "Tjenestenummer"),
+                Check("duplicate_employment", "_n_same_key > 1", "Tjenestenummer", "NULL",
+                      "the Tjenestenummer occurs more than once in the extract"),
+                Check("invalid_date", "start_date IS NULL", "Startdato", "_raw_start"),
+                Check("invalid_date",
+                      f"_raw_end IS NOT NULL AND _raw_end NOT IN {sql_list(OPEN_END)} AND end_date IS NULL",
+                      "Slutdato", "_raw_end"),
+                Check("invalid_number", "fte IS NULL", "Beskæftigelsesgrad", "_raw_fte"),
+                Check("fte_out_of_range", "fte <= 0 OR fte > 1", "Beskæftigelsesgrad", "_raw_fte",
+                      "Beskæftigelsesgrad must be in (0, 1]"),
+                Check("invalid_status_code", f"status_code IS NULL OR status_code NOT IN {sql_list(STATUS_CODES)}",
+                      "Ansættelsesstatus", "status_code"),
+                Check("unknown_org_unit", f"org_unit_id IS NULL OR org_unit_id NOT IN {tree}", "Stamafdeling",
+                      "org_unit_id", "the Stamafdeling is not a unit of this extract's organisation tree"),
+            ],
+            cell_checks=[Check("cpr_in_free_text", "has_cpr(_raw_title)", "Stilling", "_raw_title")],
+        )
+    finally:
+        release(load.con, batch)  # the Arrow view of the pseudonymised file
 
 
 def load_team(load: SnapshotLoad, f: LandedFile, extract_date: str, key: bytes) -> None:
@@ -145,30 +213,34 @@ def load_team(load: SnapshotLoad, f: LandedFile, extract_date: str, key: bytes) 
                parse_date({to}, false) AS valid_to, {to} AS _raw_to, _line
         FROM {batch.table}"""
     employments = f"(SELECT employment_key FROM raw.employments WHERE extract_date = DATE {quote(extract_date)})"
-    load.load(
-        f, batch, parsed, "team_memberships",
-        ["extract_date", "employment_key", "share_pct", "team_role", "valid_from", "valid_to"],
-        row_checks=[
-            Check("missing_employment_number", "employment_key IS NULL", "Tjenestenummer"),
-            Check("invalid_number", "share_pct IS NULL", "Andel (%)", "_raw_share"),
-            Check("share_out_of_range", "share_pct < 0 OR share_pct > 100", "Andel (%)", "_raw_share",
-                  "Andel (%) must be between 0 and 100"),
-            Check("invalid_date", "_raw_from IS NOT NULL AND valid_from IS NULL", "Fra", "_raw_from"),
-            Check("invalid_date", "_raw_to IS NOT NULL AND valid_to IS NULL", "Til", "_raw_to"),
-            Check("unknown_employment", f"employment_key NOT IN {employments}", "Tjenestenummer", "NULL",
-                  "the Tjenestenummer matches no employment of this extract"),
-        ],
-        cell_checks=[Check("cpr_in_free_text", "has_cpr(_raw_role)", "Rolle i teamet", "_raw_role")],
-    )
+    try:
+        load.load(
+            f, batch, parsed, "team_memberships",
+            ["extract_date", "employment_key", "share_pct", "team_role", "valid_from", "valid_to"],
+            row_checks=[
+                Check("missing_employment_number", "employment_key IS NULL", "Tjenestenummer"),
+                Check("invalid_number", "share_pct IS NULL", "Andel (%)", "_raw_share"),
+                Check("share_out_of_range", "share_pct < 0 OR share_pct > 100", "Andel (%)", "_raw_share",
+                      "Andel (%) must be between 0 and 100"),
+                Check("invalid_date", "_raw_from IS NOT NULL AND valid_from IS NULL", "Fra", "_raw_from"),
+                Check("invalid_date", "_raw_to IS NOT NULL AND valid_to IS NULL", "Til", "_raw_to"),
+                Check("unknown_employment", f"employment_key NOT IN {employments}", "Tjenestenummer", "NULL",
+                      "the Tjenestenummer matches no employment of this extract"),
+            ],
+            cell_checks=[Check("cpr_in_free_text", "has_cpr(_raw_role)", "Rolle i teamet", "_raw_role")],
+        )
+    finally:
+        release(load.con, batch)  # the Arrow view of the pseudonymised file
 
 
-def load_extract(load: SnapshotLoad, folder: Path, landing: Path, extract_date: str, key: bytes) -> None:
+def load_extract(load: SnapshotLoad, folder: Path, landing: Path, extract_date: str, key: bytes,
+                 prefetch: Prefetch | None = None) -> None:
     """Load `hr/<date>/`: org_units.csv and employees.csv are required, the team file optional."""
     for required in ("org_units.csv", "employees.csv"):
         if not (folder / required).is_file():
             rel = (folder / required).relative_to(landing).as_posix()
             raise LandingError(rel, "the file is missing from the HR extract")
     load_org_units(load, LandedFile.read(folder / "org_units.csv", landing), extract_date)
-    load_employees(load, LandedFile.read(folder / "employees.csv", landing), extract_date, key)
+    load_employees(load, LandedFile.read(folder / "employees.csv", landing), extract_date, key, prefetch)
     if (folder / "transformation_team.csv").is_file():
         load_team(load, LandedFile.read(folder / "transformation_team.csv", landing), extract_date, key)

@@ -135,8 +135,7 @@ class SnapshotLoad:
 
     def quarantine(self, f: LandedFile, level: str, reason: str, select_sql: str) -> int:
         """Insert quarantine entries from `select_sql` yielding (line, column_name, value, detail)."""
-        before = self._count_quarantine(f, level)
-        self.con.execute(
+        added = self.con.execute(  # an INSERT answers with the number of rows it inserted
             f"""
             INSERT INTO raw.quarantine
             SELECT {quote(self.load_id)}, {quote(self.source)}, {quote(self.snapshot_key)}, {quote(f.rel)},
@@ -144,8 +143,7 @@ class SnapshotLoad:
                    left(redact_cpr(CAST(q.value AS VARCHAR)), 500), q.detail
             FROM ({select_sql}) AS q(line, column_name, value, detail)
             """
-        )
-        added = self._count_quarantine(f, level) - before
+        ).fetchone()[0]
         res = self.result(f)
         if level == "row":
             res.rows_quarantined += added
@@ -196,8 +194,12 @@ class SnapshotLoad:
                 f, "row", c.reason,
                 f"SELECT _line, {quote(c.column)}, {c.value}, {quote(c.detail)} FROM {checked} WHERE _fail = {i}",
             )
+        # The accepted rows are what is left of the checked table once the failed rows are deleted (few, as a
+        # rule): no copy of the whole table.
         accepted = f"accepted_{target}_{n}"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {accepted} AS SELECT * FROM {checked} WHERE _fail IS NULL")
+        self.con.execute(f"DELETE FROM {checked} WHERE _fail IS NOT NULL")
+        self.con.execute(f"DROP TABLE IF EXISTS {accepted}")
+        self.con.execute(f"ALTER TABLE {checked} RENAME TO {accepted}")
         for c in cell_checks:
             self.quarantine(
                 f, "cell", c.reason,
