@@ -29,6 +29,7 @@ from bench_ingest import our_ingest, plain_read  # noqa: E402
 KEY = "ab" * 32
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("airflow_startup", "ingest", "raw_gate", "dbt_build", "mart_gate", "report", "publish")
+INGEST_PAIRS = 3  # our ingest vs the plain reader, alternating
 
 
 def tree_memory(pid: int) -> tuple[int, int]:
@@ -114,13 +115,22 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
         new_wave.append(run(three, wh, home))
     print(f"[{scale}] one new wave: " + ", ".join(f"{r['wall']:.1f} s" for r in new_wave)
           + " (" + ", ".join(f"{k} {median_of(new_wave, k):.1f}" for k in STAGES) + ")")
-    t_plain, _ = _timed(plain_read, landing, base / scale / "plain.duckdb")
-    t_ours, _ = _timed(our_ingest, landing, base / scale / "ingest_only")
+    # Our ingest and the plain reader alternate, three pairs, into fresh files: medians of each.
+    plain_s, ours_s = [], []
+    for i in range(INGEST_PAIRS):
+        plain_s.append(_timed(plain_read, landing, base / scale / f"plain{i}.duckdb")[0])
+        ours_s.append(_timed(our_ingest, landing, base / scale / f"ingest_only{i}")[0])
+        shutil.rmtree(base / scale / f"ingest_only{i}")
+        (base / scale / f"plain{i}.duckdb").unlink()
+    t_plain, t_ours = statistics.median(plain_s), statistics.median(ours_s)
+    pairs = zip(ours_s, plain_s, strict=True)
+    print(f"[{scale}] ingest vs plain reader (ours/plain): " + ", ".join(f"{o:.1f}/{p:.1f} s" for o, p in pairs))
     return {
         "full": {k: median_of(full, k) for k in (*STAGES, "wall", "peak_rss_mib", "peak_pss_mib")},
         "unchanged": median_of(unchanged, "wall"),
         "new_wave": median_of(new_wave, "wall"),
         "ingest_plain_s": t_plain, "ingest_ours_s": t_ours, "ingest_ratio": t_plain / t_ours,
+        "ingest_runs": {"plain": plain_s, "ours": ours_s},
         "landing_mb": sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 1e6,
         "runs": {"full": full, "unchanged": unchanged, "new_wave": new_wave},
     }
