@@ -398,3 +398,138 @@ def parquet_row_count(path: Path) -> int | None:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+# --------------------------------------------------------------------------------------------------
+# Frames built where they are validated, one at a time, and (when large) never whole in pandas
+# --------------------------------------------------------------------------------------------------
+
+#: A frame of more rows than this is kept as a DuckDB temp table and handed to GX a few columns at a time
+#: (each expectation only sees its own columns; row order and index are the table's, so the results are
+#: those of the whole frame). Smaller frames are validated whole, in one GX call, as before.
+GROUPED_ROWS = 100_000
+#: DuckDB's own memory per gate connection: what the temp table of a large frame and the joins building it
+#: may hold before spilling to disk (compressed; reading a column back costs about what it did in memory).
+#: The default, 80 % of RAM, keeps a whole raw table resident in each process.
+MEMORY_LIMIT = "256MB"
+THREADS = 2
+_TABLE = "maturity_gate_frame"
+
+
+class Frame:
+    """One suite's frame: its columns, its row count, and its data a few columns (or rows) at a time."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        self._con = con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS {sql}")
+        self.columns: list[str] = [d[0] for d in con.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
+        self.rows: int = con.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()[0]
+        self._whole: pd.DataFrame | None = None
+        if self.rows <= GROUPED_ROWS:  # small: fetched once, validated whole
+            self._whole = self._fetch("*")
+            con.execute(f"DROP TABLE {_TABLE}")
+            self._con = None  # type: ignore[assignment]  # needs no connection any more (e.g. in a forked helper)
+
+    @property
+    def grouped(self) -> bool:
+        return self._whole is None
+
+    def _fetch(self, select: str, where: str = "") -> pd.DataFrame:
+        return self._con.execute(f"SELECT {select} FROM {_TABLE} {where}").df().reset_index(drop=True)
+
+    def select(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """All rows of `columns` (None: every column), with the whole frame's index 0..rows-1."""
+        if self._whole is not None:
+            return self._whole if columns is None else self._whole[columns]
+        if columns is None:
+            return self._fetch("*")
+        if not columns:
+            import pandas as pd
+
+            return pd.DataFrame(index=pd.RangeIndex(self.rows))
+        return self._fetch(", ".join(_quote(c) for c in columns))
+
+    def empty(self) -> pd.DataFrame:
+        """Every column, no rows (for expectations on the column set)."""
+        return self._whole.iloc[:0] if self._whole is not None else self._fetch("*", "LIMIT 0")
+
+    def cells(self, index: list[int], columns: list[str]) -> list[tuple[int, dict[str, object]]]:
+        """The rows at `index` (those that exist, in that order) as {column: value} of the pandas frame."""
+        if self._whole is not None:
+            return [(i, {c: self._whole.at[i, c] for c in columns}) for i in index if i in self._whole.index]
+        wanted = sorted({int(i) for i in index if 0 <= int(i) < self.rows})
+        if not wanted:
+            return []
+        picked = self._fetch(", ".join(["rowid AS maturity_gate_row", *(_quote(c) for c in columns)]),
+                             f"WHERE rowid IN ({', '.join(map(str, wanted))})").set_index("maturity_gate_row")
+        return [(i, {c: picked.at[i, c] for c in columns}) for i in index if i in picked.index]
+
+    def close(self) -> None:
+        self._whole = None
+        if self._con is not None:
+            self._con.execute(f"DROP TABLE IF EXISTS {_TABLE}")
+            self._con = None  # type: ignore[assignment]
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+class FrameSource:
+    """The frame queries of one gate and how to connect to their data, opened in the process that uses them.
+
+    A gate's forked helper inherits the source with no connection open and opens its own (a DuckDB
+    connection must not cross a fork), so each process builds only the frames it validates, one at a time.
+    """
+
+    def __init__(self, queries: dict[str, str], database: Path | None = None, parquet_dir: Path | None = None,
+                 tables: tuple[str, ...] = ()) -> None:
+        self.queries = queries
+        self._database = database
+        self._parquet_dir = parquet_dir
+        self._tables = tables
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._spill: str | None = None
+        self.row_estimates: dict[str, int] = {}
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            if self._database is not None:  # spills to <warehouse>.tmp/, as DuckDB does by default
+                con = duckdb.connect(str(self._database), read_only=True)
+            else:  # not to ./.tmp of whatever the working directory is
+                import tempfile
+
+                self._spill = tempfile.mkdtemp(prefix="maturity_gate_")
+                con = duckdb.connect()
+                con.execute(f"SET temp_directory = '{_sql_path(Path(self._spill))}'")
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+            con.execute(f"SET threads = {THREADS}")
+            if self._parquet_dir is not None:
+                attach_parquet(con, self._parquet_dir, self._tables)
+            self._con = con
+        return self._con
+
+    def frame(self, suite: str) -> Frame:
+        return Frame(self.connection(), self.queries[suite])
+
+    def estimate_rows(self, tables: dict[str, str]) -> None:
+        """Rows of each suite's table (suite → table), for sharing the work; then closes the connection."""
+        try:
+            con = self.connection()
+            for suite, table in tables.items():
+                try:
+                    self.row_estimates[suite] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                except duckdb.Error:
+                    self.row_estimates[suite] = 0
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._spill is not None:
+            import shutil
+
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
