@@ -251,25 +251,14 @@ class Pseudonymised:
     rejects: list[Reject]
 
 
-def read_pseudonymised(
-    con: duckdb.DuckDBPyConnection,
-    f: LandedFile,
-    dialect: Dialect,
-    key: bytes,
-    *,
-    cpr: int | None = None,
-    employment: int | None = None,
-    drop: tuple[int, ...] = (),
-    prepared: Pseudonymised | None = None,
-) -> Batch:
-    """Read an SD CSV file into DuckDB (a registered Arrow view; see :func:`release`) with identifiers already
-    pseudonymised (by :func:`pseudonymise`, or `prepared` by it beforehand).
+def read_pseudonymised(con: duckdb.DuckDBPyConnection, p: Pseudonymised) -> Batch:
+    """Hand an SD file pseudonymised by :func:`pseudonymise` to DuckDB (a registered Arrow view; see
+    :func:`release`).
 
     Handed over as a registered Arrow view, not copied into a temp table: the caller scans it once (its
     checked rows are materialised) and then unregisters it. Batches of a row group's size let DuckDB scan
     it on all threads, in order.
     """
-    p = prepared or pseudonymise(f, dialect, key, cpr=cpr, employment=employment, drop=drop)
     name = temp_name("sd")
     con.register(name, p.table)
     return Batch(name, p.ncols, p.table.num_rows, p.rejects)

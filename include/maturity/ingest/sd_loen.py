@@ -152,7 +152,7 @@ def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: by
     dialect, pos, prepared = (prefetch and prefetch.take(f)) or prepare_employees(f, key)
     if prefetch is not None:
         prefetch.start_next(f.path.parent)  # the next extract's Python work overlaps this one's DuckDB work
-    batch = read_pseudonymised(load.con, f, dialect, key, prepared=prepared)
+    batch = read_pseudonymised(load.con, prepared)
     c = {k: f"c{v[0]}" for k, v in pos.items()}
     status_text, status_code = (f"c{i}" for i in pos["status"])
     danish = "true" if dialect.danish_numbers else "false"
@@ -201,7 +201,7 @@ def load_employees(load: SnapshotLoad, f: LandedFile, extract_date: str, key: by
 def load_team(load: SnapshotLoad, f: LandedFile, extract_date: str, key: bytes) -> None:
     dialect = sniff(f)
     pos = locate_columns(f, dialect.columns, TEAM_COLUMNS, {"to": "Til"})
-    batch = read_pseudonymised(load.con, f, dialect, key, employment=pos["tjn"][0])
+    batch = read_pseudonymised(load.con, pseudonymise(f, dialect, key, employment=pos["tjn"][0]))
     c = {k: f"c{v[0]}" for k, v in pos.items()}
     to = f"unquote({c['to']})" if "to" in c else "NULL"
     danish = "true" if dialect.danish_numbers else "false"
