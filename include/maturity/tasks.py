@@ -50,6 +50,11 @@ def validation_dir(settings: Settings, run_id: str) -> Path:
     return path
 
 
+def gate_cache_dir(settings: Settings) -> Path:
+    """Where the gates keep results they may reuse when their inputs have not changed (see the gates)."""
+    return settings.warehouse_dir / "validation" / "cache"
+
+
 def record(settings: Settings, run_id: str, name: str, payload: dict) -> None:
     (run_dir(settings, run_id) / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
 
@@ -223,7 +228,8 @@ def mart_gate(run_id: str, settings: Settings | None = None) -> dict:
         _fail(str(exc))
     previous = current_version(settings)
     result = run_mart_gate(staging / "parquet", previous.parquet if previous else None,
-                           validation_dir(settings, run_id), settings.warehouse_db, run_id=run_id)
+                           validation_dir(settings, run_id), settings.warehouse_db, run_id=run_id,
+                           cache_dir=gate_cache_dir(settings))
     outcome = _gate_outcome(settings, run_id, "mart_gate", result)
     if not result.passed:
         discard(staging)

@@ -313,3 +313,24 @@ def test_row_count_collapse_blocks_and_a_jump_only_warns(built: dict[str, Path],
     assert keys(result.warnings) == {("mart_fct_response_rates", "expect_table_row_count_to_be_between", None),
                                      ("privacy_audit", "audit_ran", None)}
     assert "fct_maturity_scores" in result.blocking_sentence()
+
+
+def test_the_audit_cache_reuses_unchanged_groups_and_never_hides_a_changed_one(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run_mart_gate(built["parquet"], None, tmp_path / "out1", built["warehouse"], run_id=RUN_ID, cache_dir=cache)
+    assert first.passed, first.summary()
+    assert json.loads(first.json_path.read_text())["privacy_audit"]["groups_reused"] == 0
+    # The same warehouse, one group made disclosive: that group is solved again and blocks, the others are reused.
+    edits, (wave, dim, _unit) = _unsuppress_consistently(built)
+    parquet = edited(built["parquet"], tmp_path / "parquet", edits)
+    uncached = run_mart_gate(parquet, None, tmp_path / "out2", built["warehouse"], run_id=RUN_ID)
+    for out in ("out3", "out4"):
+        cached = run_mart_gate(parquet, None, tmp_path / out, built["warehouse"], run_id=RUN_ID, cache_dir=cache)
+        assert not cached.passed
+        assert keys(cached.errors) == {SURVEY_AUDIT}, cached.summary()
+        assert cached.errors[0].examples == uncached.errors[0].examples
+        assert {(e["wave_id"], e["dimension_id"]) for e in cached.errors[0].examples} == {(wave, dim)}
+        audit = json.loads(cached.json_path.read_text())["privacy_audit"]
+        groups = audit["survey"]["groups"] + audit["capacity"]["groups"]
+        assert audit["groups_reused"] == (groups - 1 if out == "out3" else groups)

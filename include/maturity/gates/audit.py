@@ -18,13 +18,18 @@ disagree, the audit would be auditing something other than what is published, so
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from maturity import privacy
 from maturity.privacy import audit_linear, role_class
 
 SCORE_FIGURES = ("n_respondents", "current_mean", "current_sd", "consensus_rwg", "target_mean", "gap_mean",
@@ -81,16 +86,81 @@ def _finding(group: dict[str, Any], finding: Any, units: list[str]) -> dict[str,
     return out
 
 
+class AuditCache:
+    """The findings of earlier audits, by a digest of everything a group's audit reads.
+
+    `audit_linear` is a pure function of a group's respondents (unit and class, in order), tree, published
+    units, alignment flag and min_cell, so a group whose inputs are byte-for-byte those of an earlier
+    audit has that audit's findings. When one new wave lands, only its wave × dimension groups are new;
+    the earlier waves and unchanged HR extracts are not solved again (at the kl scale the linear algebra
+    is ~8 s of the mart gate). The file also records a digest of the audit's code: changed code starts
+    from an empty cache. Only the groups of the latest audit are kept, so the file does not grow.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.code = hashlib.sha256(Path(privacy.__file__).read_bytes() + Path(__file__).read_bytes()).hexdigest()
+        self._old: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._new: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.reused = 0
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("code") == self.code:
+                    self._old = data["groups"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self._old = {}  # unreadable: audit everything again
+
+    @staticmethod
+    def key(group: Mapping[str, Any], units: list[str], classes: list[str], parents: Mapping[str, str | None],
+            published: set[str], alignment: bool, min_cell: int) -> str:
+        h = hashlib.sha256()
+        for part in (json.dumps(group, sort_keys=True, default=str), "\x1f".join(units), "\x1f".join(classes),
+                     "\x1f".join(f"{u}\x1e{'' if p is None else p}" for u, p in parents.items()),
+                     "\x1f".join(sorted(published)), str(alignment), str(min_cell)):
+            h.update(part.encode())
+            h.update(b"\x1d")
+        return h.hexdigest()
+
+    def get(self, key: str) -> dict[str, list[dict[str, Any]]] | None:
+        found = self._old.get(key)
+        if found is not None:
+            self.reused += 1
+            self._new[key] = found
+        return found
+
+    def put(self, key: str, findings: dict[str, list[dict[str, Any]]]) -> None:
+        self._new[key] = findings
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"code": self.code, "groups": self._new}, default=str), encoding="utf-8")
+        tmp.replace(self.path)
+
+
 def _audit_group(outcome: AuditOutcome, group: dict[str, Any], units: list[str], classes: list[str],
-                 parents: dict[str, str | None], published: set[str], alignment: bool, min_cell: int) -> None:
+                 parents: dict[str, str | None], published: set[str], alignment: bool, min_cell: int,
+                 cache: AuditCache | None = None) -> None:
     outcome.groups += 1
-    try:
-        findings = audit_linear(units, classes, parents, published, alignment_published=alignment, min_cell=min_cell)
-    except ValueError as exc:  # a published unit or a respondent outside the tree: cannot be audited
-        outcome.blocking.append({**group, "kind": "unauditable", "detail": str(exc)})
-        return
-    for f in findings:
-        (outcome.blocking if f.blocking else outcome.non_blocking).append(_finding(group, f, units))
+    key = cache.key(group, units, classes, parents, published, alignment, min_cell) if cache is not None else ""
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = {"blocking": [], "non_blocking": []}
+        try:
+            findings = audit_linear(units, classes, parents, published, alignment_published=alignment,
+                                    min_cell=min_cell)
+        except ValueError as exc:  # a published unit or a respondent outside the tree: cannot be audited
+            found["blocking"].append({**group, "kind": "unauditable", "detail": str(exc)})
+        else:
+            for f in findings:
+                found["blocking" if f.blocking else "non_blocking"].append(_finding(group, f, units))
+        if cache is not None:
+            cache.put(key, found)
+    outcome.blocking += [dict(f) for f in found["blocking"]]
+    outcome.non_blocking += [dict(f) for f in found["non_blocking"]]
 
 
 def _premise(outcome: AuditOutcome, group: dict[str, Any], published_n: Mapping[str, Any],
@@ -103,7 +173,8 @@ def _premise(outcome: AuditOutcome, group: dict[str, Any], published_n: Mapping[
                                               f"{counts.get(unit, 0)} in the subtree"})
 
 
-def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int) -> AuditOutcome:
+def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int,
+                 cache: AuditCache | None = None) -> AuditOutcome:
     """Scores and alignment, per wave × dimension (SPEC §3.9)."""
     outcome = AuditOutcome("survey", "fct_maturity_scores + fct_leadership_alignment")
     respondents: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
@@ -130,13 +201,14 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
         units, classes = respondents.get((wave, dim), ([], []))
         parents = trees.get(wave, {})
         _audit_group(outcome, group, units, classes, parents, set(published.get((wave, dim), {})),
-                     (wave, dim) in alignment, min_cell)
+                     (wave, dim) in alignment, min_cell, cache)
         _premise(outcome, group, published.get((wave, dim), {}), _subtree_counts(units, _ancestors(parents)),
                  "n_respondents")
     return outcome
 
 
-def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int) -> AuditOutcome:
+def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, min_cell: int,
+                   cache: AuditCache | None = None) -> AuditOutcome:
     """Transformation capacity, per HR extract, with n = headcount (SPEC §3.8, §3.9)."""
     outcome = AuditOutcome("capacity", "fct_transformation_capacity")
     persons: dict[str, list[str]] = defaultdict(list)
@@ -159,7 +231,7 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
         units = persons.get(extract, [])
         parents = trees.get(extract, {})
         _audit_group(outcome, group, units, ["other"] * len(units), parents, set(published.get(extract, {})),
-                     False, min_cell)
+                     False, min_cell, cache)
         _premise(outcome, group, published.get(extract, {}), _subtree_counts(units, _ancestors(parents)),
                  "headcount")
     return outcome

@@ -28,7 +28,7 @@ import duckdb
 from maturity import forked
 from maturity.errors import MaturityError
 from maturity.gates import frames as frame_sql
-from maturity.gates.audit import MAX_EXAMPLES, AuditOutcome, audit_capacity, audit_survey
+from maturity.gates.audit import MAX_EXAMPLES, AuditCache, AuditOutcome, audit_capacity, audit_survey
 from maturity.gates.cpr import CPR_REGEX, redact
 from maturity.gates.report import write_html, write_json
 from maturity.gates.suites import SuiteSpec, Validator, expectation_parameters, load_specs, runnable
@@ -645,6 +645,7 @@ def run_mart_gate(
     min_cell: int | None = None,
     row_count_tolerance: float = DEFAULT_ROW_COUNT_TOLERANCE,
     expectations_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> GateResult:
     """Validate the Parquet set about to be published, including the SPEC §3.9 privacy audit.
 
@@ -655,6 +656,8 @@ def run_mart_gate(
       respondents and placed persons the audit needs). None skips the audit with a warning.
     - `run_id`: the run whose marts these are; every table must carry it (default: the run_id most
       tables carry). `min_cell`: default from dbt_project.yml.
+    - `cache_dir`: where the audit keeps its findings per group (audit.AuditCache), so that an unchanged
+      wave × dimension or HR extract is not solved again; None audits every group from scratch.
     Writes ``out_dir/mart_gate.json`` and ``out_dir/mart_gate.html``.
     """
     from maturity.publish import MARTS
@@ -693,14 +696,14 @@ def run_mart_gate(
         run.extra["parameters"] = {"min_cell": min_cell, "publish_run_id": publish_run_id,
                                    "row_count_tolerance": row_count_tolerance,
                                    "previous_parquet_dir": str(previous_parquet_dir) if previous_parquet_dir else None}
-        _run_audit(run, con, audit_db, missing, min_cell)
+        _run_audit(run, con, audit_db, missing, min_cell, cache_dir)
     finally:
         con.close()
     return run.finish(out_dir)
 
 
 def _run_audit(run: _Run, con: duckdb.DuckDBPyConnection, audit_db: Path | None, missing: list[str],
-               min_cell: int) -> None:
+               min_cell: int, cache_dir: Path | None = None) -> None:
     if audit_db is None:
         run.failures.append(Failure("privacy_audit", "audit_ran", None, "warning", None,
                                     detail="skipped: no warehouse (audit_db) was given, so the SPEC §3.9 audit "
@@ -719,19 +722,22 @@ def _run_audit(run: _Run, con: duckdb.DuckDBPyConnection, audit_db: Path | None,
         run.failures.append(Failure("privacy_audit", "audit_ran", None, "error", None,
                                     detail=f"cannot open the warehouse {audit_db}: {exc}"))
         return
+    cache = AuditCache(Path(cache_dir) / "privacy_audit.json" if cache_dir is not None else None)
     try:
-        outcomes = [audit_survey(con, wh, min_cell), audit_capacity(con, wh, min_cell)]
+        outcomes = [audit_survey(con, wh, min_cell, cache), audit_capacity(con, wh, min_cell, cache)]
     except duckdb.Error as exc:
         run.failures.append(Failure("privacy_audit", "audit_ran", None, "error", None,
                                     detail=f"the audit could not read what it needs: {exc}"))
         return
     finally:
         wh.close()
+    cache.save()
     for outcome in outcomes:
         run.failures += _audit_failures(outcome, min_cell)
         run.evaluated += 1
     run.extra["privacy_audit"] = {
         "audit_db": str(audit_db), "min_cell": min_cell, "seconds": round(time.perf_counter() - started, 3),
+        "groups_reused": cache.reused,
         **{o.scope: {"groups": o.groups, "blocking": o.blocking, "premise": o.premise,
                      "non_blocking": o.non_blocking} for o in outcomes}}
     run.suites.append(SuiteOutcome(
