@@ -130,7 +130,7 @@ def raw_gate(run_id: str, settings: Settings | None = None) -> dict:
         log.info("Raw data and raw suites unchanged since the raw gate last passed: gate not re-run.")
         record(settings, run_id, "raw_gate", {"status": "unchanged"})
         return {"status": "unchanged"}
-    result = run_raw_gate(settings.warehouse_db, validation_dir(settings, run_id))
+    result = run_raw_gate(settings.warehouse_db, validation_dir(settings, run_id), cache_dir=gate_cache_dir(settings))
     outcome = _gate_outcome(settings, run_id, "raw_gate", result)
     if not result.passed:
         _fail(outcome["error"])

@@ -242,3 +242,33 @@ _ORDERED = ("partial_unexpected_list", "partial_unexpected_counts")
 def _order_free(result: dict) -> dict:
     return {k: sorted(map(repr, v)) if k in _ORDERED and isinstance(v, list) else v for k, v in result.items()
             if k != "partial_unexpected_index_list"}
+
+
+def test_results_are_reused_only_for_suites_whose_inputs_did_not_change(
+        warehouse: Path, clean: GateResult, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    db = seeded(warehouse, tmp_path / "wh", [])
+    assert run_raw_gate(db, tmp_path / "out1", cache_dir=cache).reused == []
+    again = run_raw_gate(db, tmp_path / "out2", cache_dir=cache)
+    assert sorted(again.reused) == sorted(s.name for s in clean.suites)
+    assert again.passed and again.failures == [] and again.suites == clean.suites
+    assert again.evaluated == clean.evaluated
+    # One employment changed: its suite (and the ones whose frames read raw.employments) run again, and a
+    # defect there is found although the result of the clean table is in the store.
+    con = duckdb.connect(str(db))
+    con.execute(f"UPDATE raw.employments SET fte = 1.5 WHERE {first('employments')}")
+    con.close()
+    changed = run_raw_gate(db, tmp_path / "out3", cache_dir=cache)
+    assert set(again.reused) - set(changed.reused) == {"raw_hr__employments", "raw_hr__team_memberships"}
+    assert errors(changed) == {("raw_hr__employments", "expect_column_values_to_be_between", "fte")}
+    assert f"{len(changed.reused)} suites' results reused (inputs unchanged)" in changed.summary()
+    # A changed suite file is validated again too.
+    suites = tmp_path / "suites"
+    shutil.copytree(Path(__file__).parents[2] / "expectations", suites)
+    path = suites / "raw_projects.json"
+    data = json.loads(path.read_text())
+    data["meta"]["description"] += " (edited)"
+    path.write_text(json.dumps(data))
+    edited = run_raw_gate(db, tmp_path / "out4", cache_dir=cache, expectations_dir=suites)
+    assert "raw_projects" not in edited.reused and "raw_reference" in edited.reused
+    assert errors(edited) == errors(changed)

@@ -28,6 +28,7 @@ import duckdb
 from maturity import forked
 from maturity.errors import MaturityError
 from maturity.gates import frames as frame_sql
+from maturity.gates import reuse
 from maturity.gates.audit import MAX_EXAMPLES, AuditCache, AuditOutcome, audit_capacity, audit_survey
 from maturity.gates.cpr import CPR_REGEX, redact
 from maturity.gates.report import write_html, write_json
@@ -95,6 +96,7 @@ class GateResult:
     finished_at: str
     json_path: Path | None = None
     html_path: Path | None = None
+    reused: list[str] = field(default_factory=list)  # suites whose result was reused (inputs unchanged)
 
     @property
     def passed(self) -> bool:
@@ -115,9 +117,10 @@ class GateResult:
     def summary(self, max_lines: int = SUMMARY_LINES) -> str:
         """A few readable lines: the verdict, then each failure (errors first) with counts and examples."""
         verdict = "passed" if self.passed else "BLOCKED"
+        reused = f"{len(self.reused)} suites' results reused (inputs unchanged), " if self.reused else ""
         lines = [f"{self.title} {verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in "
                  f"{len(self.suites)} suites ({self.evaluated} expectations, {len(self.skipped)} skipped, "
-                 f"{self.seconds:.1f} s)."]
+                 f"{reused}{self.seconds:.1f} s)."]
         ordered = self.errors + self.warnings
         lines += ["  " + f.line() for f in ordered[:max_lines]]
         if len(ordered) > max_lines:
@@ -147,7 +150,7 @@ class GateResult:
             "seconds": round(self.seconds, 3), "evaluated": self.evaluated, "summary": self.summary(),
             "errors": len(self.errors), "warnings": len(self.warnings),
             "failures": [asdict(f) for f in self.failures], "skipped": self.skipped,
-            "suites": [asdict(s) for s in self.suites],
+            "suites": [asdict(s) for s in self.suites], "reused": self.reused,
             "json_path": str(self.json_path) if self.json_path else None,
             "html_path": str(self.html_path) if self.html_path else None,
         }
@@ -493,6 +496,18 @@ def _validate_suites(todo: _Todo, indices: list[int]) -> dict[int, _Validated | 
     return results
 
 
+def _encoded(result: _Validated) -> dict[str, Any]:
+    """A suite's result as JSON for the result store (examples are already plain values)."""
+    failures, skipped, outcome, details = result
+    return {"failures": [asdict(f) for f in failures], "skipped": skipped, "outcome": asdict(outcome),
+            "details": details}
+
+
+def _decoded(stored: Mapping[str, Any]) -> _Validated:
+    return ([Failure(**f) for f in stored["failures"]], list(stored["skipped"]), SuiteOutcome(**stored["outcome"]),
+            dict(stored["details"]))
+
+
 @dataclass
 class _Run:
     gate: str
@@ -504,15 +519,39 @@ class _Run:
     details: list[dict[str, Any]] = field(default_factory=list)
     evaluated: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
 
     def validate_all(self, specs: Mapping[str, SuiteSpec], source: frame_sql.FrameSource,
-                     parameters: Callable[[SuiteSpec], Mapping[str, Any]]) -> None:
-        """Validate every suite on its frame from `source`, built lazily in the process that validates it."""
+                     parameters: Callable[[SuiteSpec], Mapping[str, Any]], store: reuse.ResultStore | None = None,
+                     digests: Mapping[str, str] | None = None) -> None:
+        """Validate every suite on its frame from `source`, built lazily in the process that validates it.
+
+        With a `store` and a digest per suite (reuse.py), a suite whose digest equals the stored one takes
+        its stored result instead, and every result validated here is stored for the next gate.
+        """
         todo: _Todo = [(spec, source, parameters(spec)) for spec in specs.values()]
         runnable_ = [i for i, (spec, _, _) in enumerate(todo) if spec.name in source.queries]
+        digests = digests or {}
+        results: dict[int, _Validated | Failure] = {}
+        if store is not None:
+            for i in runnable_:
+                name = todo[i][0].name
+                stored = store.get(name, digests[name]) if name in digests else None
+                if stored is not None:
+                    with contextlib.suppress(KeyError, TypeError, ValueError):
+                        results[i] = _decoded(stored)
+                        self.reused.append(name)
+            runnable_ = [i for i in runnable_ if i not in results]
         if runnable_:  # row counts to share the work; the connection is closed again before the fork
             source.estimate_rows({todo[i][0].name: todo[i][0].table for i in runnable_})
-        results = _validate_suites(todo, runnable_) if runnable_ else {}  # GX is imported there, once per gate
+        fresh = _validate_suites(todo, runnable_) if runnable_ else {}  # GX is imported there, once per gate
+        results.update(fresh)
+        if store is not None:
+            for i, result in fresh.items():
+                name = todo[i][0].name
+                if name in digests and not isinstance(result, Failure):
+                    store.put(name, digests[name], _encoded(result))
+            store.save()
         for i, (spec, _, _) in enumerate(todo):
             result = results.get(i) or Failure(spec.name, "frame", None, "error", None,
                                                detail="no frame query for it")
@@ -534,7 +573,8 @@ class _Run:
             gate=self.gate, source=self.source, failures=self.failures, suites=self.suites, skipped=self.skipped,
             evaluated=self.evaluated, seconds=time.perf_counter() - self.started,
             finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            json_path=out_dir / f"{self.gate}_gate.json", html_path=out_dir / f"{self.gate}_gate.html")
+            json_path=out_dir / f"{self.gate}_gate.json", html_path=out_dir / f"{self.gate}_gate.html",
+            reused=self.reused)
         write_json(result, result.json_path, {"validation": self.details, **self.extra})
         write_html(result, result.html_path, self.details)
         return result
@@ -545,20 +585,39 @@ class _Run:
 # --------------------------------------------------------------------------------------------------
 
 
-def run_raw_gate(warehouse_db: Path, out_dir: Path, *, expectations_dir: Path | None = None) -> GateResult:
+def run_raw_gate(warehouse_db: Path, out_dir: Path, *, expectations_dir: Path | None = None,
+                 cache_dir: Path | None = None) -> GateResult:
     """Validate the raw tables of the working warehouse (after ingest, before dbt).
 
     Opens `warehouse_db` read-only (no other process may be writing it) and validates one frame per
-    `raw_*` suite. Writes ``out_dir/raw_gate.json`` and ``out_dir/raw_gate.html``.
+    `raw_*` suite. With a `cache_dir`, a suite whose suite file, frame query, tables read and gate code
+    are all unchanged since the last gate takes that gate's result (reuse.py). Writes
+    ``out_dir/raw_gate.json`` and ``out_dir/raw_gate.html``.
     """
     warehouse_db = Path(warehouse_db)
     if not warehouse_db.is_file():
         raise MaturityError(f"The raw gate has no warehouse to check: {warehouse_db} does not exist.")
     run = _Run("raw", str(warehouse_db))
     specs = load_specs("raw", expectations_dir)
+    store, digests = None, {}
+    if cache_dir is not None:
+        store = reuse.ResultStore(Path(cache_dir) / "raw_suites.json")
+        digests = _raw_digests(warehouse_db, specs)
     run.validate_all(specs, frame_sql.FrameSource(frame_sql.RAW_FRAMES, database=warehouse_db),
-                     lambda _spec: {})
+                     lambda _spec: {}, store, digests)
     return run.finish(out_dir)
+
+
+def _raw_digests(warehouse_db: Path, specs: Mapping[str, SuiteSpec]) -> dict[str, str]:
+    """reuse.suite_digest for every raw suite that has a frame query."""
+    queries = {name: frame_sql.RAW_FRAMES[name] for name in specs if name in frame_sql.RAW_FRAMES}
+    con = duckdb.connect(str(warehouse_db), read_only=True)
+    try:
+        tables = reuse.table_digests(con, [t for sql in queries.values() for t in reuse.tables_read(sql)])
+    finally:
+        con.close()
+    code = reuse.code_digest()
+    return {name: reuse.suite_digest(code, specs[name].data, sql, tables, {}) for name, sql in queries.items()}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Reusing a raw suite's earlier result when nothing it reads has changed.
+
+A suite's result is a function of its suite file, its frame query, the rows of the tables that query
+reads, and the gate's code (and GX's version). The raw gate digests exactly those per suite: each raw
+table by its column names and types, its row count and the sum of its rows' hashes (DuckDB; ~0.15 s
+for all raw tables at the kl scale). When one survey wave lands, the HR, project and reference suites
+read the same rows as before and their results are taken from the last gate; at the kl scale that
+skips the 1.5-million-row employments suite (~12 s). Any difference in a digest's inputs — one row
+edited, a column added, a suite or the gate's code changed — validates the suite again.
+
+The store keeps only the suites of the latest gate, so it does not grow; an unreadable store is
+treated as empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+_TABLE = re.compile(r"\braw\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def tables_read(sql: str) -> list[str]:
+    """The raw tables a frame query reads (`raw.<table>`), sorted."""
+    return sorted(set(_TABLE.findall(sql)))
+
+
+def code_digest() -> str:
+    """The gates' own code and GX's version: a change to either invalidates every stored result."""
+    h = hashlib.sha256(metadata.version("great_expectations").encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def table_digests(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, str]:
+    """Per raw table: columns and types, row count and the sum of the rows' hashes (a missing table: "")."""
+    out: dict[str, str] = {}
+    for table in sorted(set(tables)):
+        try:
+            columns = con.execute(f"DESCRIBE raw.{table}").fetchall()
+            count, total = con.execute(f"SELECT count(*), sum(hash(t)::HUGEINT) FROM raw.{table} AS t").fetchone()
+        except duckdb.Error:
+            out[table] = ""
+            continue
+        out[table] = hashlib.sha256(repr(([c[:2] for c in columns], count, total)).encode()).hexdigest()
+    return out
+
+
+def suite_digest(code: str, suite: Mapping[str, Any], sql: str, tables: Mapping[str, str],
+                 parameters: Mapping[str, Any]) -> str:
+    """What one suite's result depends on, as one digest."""
+    h = hashlib.sha256()
+    for part in (code, json.dumps(suite, sort_keys=True, default=str), sql,
+                 json.dumps({t: tables.get(t, "") for t in tables_read(sql)}, sort_keys=True),
+                 json.dumps(parameters, sort_keys=True, default=str)):
+        h.update(part.encode())
+        h.update(b"\x1d")
+    return h.hexdigest()
+
+
+class ResultStore:
+    """Suite results (JSON) by suite name, each with the digest it was computed for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._old: dict[str, dict[str, Any]] = {}
+        self._new: dict[str, dict[str, Any]] = {}
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self._old = data if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._old = {}
+
+    def get(self, suite: str, digest: str) -> Any | None:
+        entry = self._old.get(suite)
+        if isinstance(entry, dict) and entry.get("digest") == digest and "result" in entry:
+            self._new[suite] = entry
+            return entry["result"]
+        return None
+
+    def put(self, suite: str, digest: str, result: Any) -> None:
+        self._new[suite] = {"digest": digest, "result": result}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self._new, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.replace(self.path)
