@@ -422,11 +422,13 @@ class Frame:
     def __init__(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
         self._con = con
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS {sql}")
-        self.columns: list[str] = [d[0] for d in con.execute(f"SELECT * FROM {_TABLE} LIMIT 0").description]
+        described = con.execute(f"DESCRIBE {_TABLE}").fetchall()
+        self.columns: list[str] = [d[0] for d in described]
+        self._text = {d[0] for d in described if d[1] == "VARCHAR"}
         self.rows: int = con.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()[0]
         self._whole: pd.DataFrame | None = None
         if self.rows <= GROUPED_ROWS:  # small: fetched once, validated whole
-            self._whole = self._fetch("*")
+            self._whole = self._fetch_columns(self.columns)
             con.execute(f"DROP TABLE {_TABLE}")
             self._con = None  # type: ignore[assignment]  # needs no connection any more (e.g. in a forked helper)
 
@@ -437,17 +439,38 @@ class Frame:
     def _fetch(self, select: str, where: str = "") -> pd.DataFrame:
         return self._con.execute(f"SELECT {select} FROM {_TABLE} {where}").df().reset_index(drop=True)
 
+    def _fetch_columns(self, columns: list[str]) -> pd.DataFrame:
+        """All rows of `columns`, exactly as `.df()` gives them, text columns through Arrow.
+
+        DuckDB's `.df()` builds a Python string per text cell (0.60 s for 1.5 million keys); through Arrow
+        pandas gets the same `str` column from the Arrow buffer (0.07 s). Other types keep `.df()`: Arrow
+        would turn dates into Python objects. Both reads scan the temp table in its insertion order.
+        """
+        import pandas as pd
+
+        text = [c for c in columns if c in self._text]
+        other = [c for c in columns if c not in self._text]
+        parts = []
+        if other:
+            parts.append(self._fetch(", ".join(_quote(c) for c in other)))
+        if text:
+            table = self._con.execute(f"SELECT {', '.join(_quote(c) for c in text)} FROM {_TABLE}").to_arrow_table()
+            parts.append(table.to_pandas())
+        if len(parts) == 1:
+            return parts[0][columns] if other else parts[0]
+        return pd.concat(parts, axis=1)[columns]
+
     def select(self, columns: list[str] | None = None) -> pd.DataFrame:
         """All rows of `columns` (None: every column), with the whole frame's index 0..rows-1."""
         if self._whole is not None:
             return self._whole if columns is None else self._whole[columns]
         if columns is None:
-            return self._fetch("*")
+            return self._fetch_columns(self.columns)
         if not columns:
             import pandas as pd
 
             return pd.DataFrame(index=pd.RangeIndex(self.rows))
-        return self._fetch(", ".join(_quote(c) for c in columns))
+        return self._fetch_columns(columns)
 
     def empty(self) -> pd.DataFrame:
         """Every column, no rows (for expectations on the column set)."""
