@@ -3,9 +3,13 @@
 A report for wave W shows rows of W and of the waves before it (trends, changes), plus the tables
 without a wave (org tree, dimensions). Its *input digest* covers exactly that: a digest per wave of
 every mart's rows (without `run_id`, which differs every run), accumulated in wave order, plus the
-wave-less rows and the report code. When a new wave lands, the earlier waves' digests are unchanged and
-only the new wave's report is rendered; the others are kept (hard links). The digests of a report set
-are stored beside it in `reports.json`.
+wave-less rows and the report code. Two marts are attributed to the waves whose reports read them, as
+the report reads them (report/data.py): capacity rows to the waves whose HR extract they are, portfolio
+coverage rows to the waves whose scorecard names their projects extract. A capacity row is not tied to a
+wave in the mart, so counting it as wave-less would re-render every report whenever any HR extract's
+capacity changed (e.g. when a new wave first uses an extract). When a new wave lands, the earlier waves'
+digests are unchanged and only the reports whose inputs changed are rendered; the others are kept (hard
+links). The digests of a report set are stored beside it in `reports.json`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ import duckdb
 from maturity.publish import MARTS
 
 STATE = "reports.json"
+
+# Marts whose rows a report selects by something other than their own wave_id (see report/data.py).
+_READER = {"fct_transformation_capacity": "r.wave_id", "fct_portfolio_coverage": "r.wave_id"}
+_JOIN = {
+    "fct_transformation_capacity": "JOIN marts.dim_waves AS r ON r.hr_extract_date = t.extract_date",
+    "fct_portfolio_coverage": "JOIN marts.rpt_direktion_scorecard AS r ON r.projects_extract_date = t.extract_date",
+}
 
 
 def code_digest() -> str:
@@ -39,14 +50,15 @@ def wave_digests(published_db: Path) -> dict[str, str]:
         per_wave: dict[str | None, hashlib._Hash] = {}
         for table in MARTS:
             columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE marts.{table}").fetchall() if r[0] != "run_id"}
-            key = "wave_id" if "wave_id" in columns else "NULL"
             # Doubles rounded to 9 decimals: parallel aggregation may change the last bits between two
             # builds of the same data, which must not count as a change.
-            select = ", ".join(f'round("{c}", 9) AS "{c}"' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
-                               for c, t in columns.items())
+            select = ", ".join(f'round(t."{c}", 9) AS "{c}"' if ty in ("DOUBLE", "FLOAT") else f't."{c}"'
+                               for c, ty in columns.items())
             rows = con.execute(
-                f"SELECT {key} AS w, md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))) "
-                f"FROM (SELECT {select} FROM marts.{table}) x GROUP BY ALL").fetchall()
+                "SELECT w, md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))) "
+                f"FROM (SELECT {_READER.get(table, 'wave_id' if 'wave_id' in columns else 'NULL')} AS w, {select} "
+                f"FROM marts.{table} AS t {_JOIN.get(table, '')}) AS x GROUP BY ALL"
+            ).fetchall()
             for wave, digest in rows:
                 per_wave.setdefault(wave, hashlib.sha256()).update(f"{table}:{digest}\n".encode())
     finally:

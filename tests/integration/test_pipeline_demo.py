@@ -264,7 +264,8 @@ def test_a_wave_can_be_rerun_through_the_dag_params(demo_run: dict, tmp_path: Pa
 def test_only_reports_whose_inputs_changed_are_rendered_again(demo_run: dict, tmp_path: Path, monkeypatch) -> None:
     """The published set records a digest of each report's inputs (its wave and the waves before it,
     the wave-less tables, the report code): a change to T3 only makes T3's report stale; a change to an
-    earlier wave makes it and every later one stale; new report code makes all stale."""
+    earlier wave (or to its HR extract's capacity) makes it and every later one stale; new report code
+    makes all stale."""
     import shutil
 
     from maturity import report_inputs
@@ -284,5 +285,12 @@ def test_only_reports_whose_inputs_changed_are_rendered_again(demo_run: dict, tm
     con.close()
     assert report_inputs.stale_waves(db, reports, pdf=True)[0] == ["T1", "T2", "T3"]
     assert report_inputs.stale_waves(current / "maturity.duckdb", reports, pdf=False)[0] == ["T0", "T1", "T2", "T3"]
+    # Capacity rows belong to the reports of the waves whose HR extract they are (and the reports after them).
+    shutil.copy(current / "maturity.duckdb", db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE marts.fct_transformation_capacity SET fte = fte + 1 WHERE extract_date = "
+                "(SELECT hr_extract_date FROM marts.dim_waves WHERE wave_id = 'T2')")
+    con.close()
+    assert report_inputs.stale_waves(db, reports, pdf=True)[0] == ["T2", "T3"]
     monkeypatch.setattr(report_inputs, "code_digest", lambda: "a new template")
     assert report_inputs.stale_waves(current / "maturity.duckdb", reports, pdf=True)[0] == ["T0", "T1", "T2", "T3"]

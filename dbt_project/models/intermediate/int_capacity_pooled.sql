@@ -27,9 +27,9 @@ pooled as (
         persons.extract_date,
         closure.ancestor_org_unit_id as org_unit_id,
         count(*) as headcount,
-        sum(persons.fte) as fte,
-        sum(persons.transformation_fte) as transformation_fte,
-        sum(persons.dedicated_fte) as dedicated_fte
+        {{ exact_sum('persons.fte') }} as fte,
+        {{ exact_sum('persons.transformation_fte') }} as transformation_fte,
+        {{ exact_sum('persons.dedicated_fte') }} as dedicated_fte
 
     from persons
     inner join closure

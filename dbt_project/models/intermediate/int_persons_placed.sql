@@ -36,7 +36,7 @@ person_fte as (
     select
         extract_date,
         person_key,
-        sum(fte) as fte
+        {{ exact_sum('fte') }} as fte
 
     from active_employments
     group by extract_date, person_key
@@ -48,8 +48,8 @@ person_team as (
     select
         extract_date,
         person_key,
-        sum(fte * share_pct / 100) as transformation_fte,
-        coalesce(sum(fte * share_pct / 100) filter (where is_dedicated), 0) as dedicated_fte
+        {{ exact_sum('fte * share_pct / 100') }} as transformation_fte,
+        coalesce({{ exact_sum('case when is_dedicated then fte * share_pct / 100 end') }}, 0) as dedicated_fte
 
     from memberships
     group by extract_date, person_key
