@@ -1,5 +1,9 @@
 -- Employments active on their extract date (SPEC §3.8): status code 0, 1 or 3, started on or before
 -- the date and not ended before it. Employments in units missing from the tree were quarantined at ingest.
+-- A view: a filter read by two models; as a table it wrote 1.4 million kl rows for them in every build
+-- (kl: this model and its two readers 5.7-7.1 s -> 4.0-4.3 s).
+
+{{ config(materialized='view') }}
 
 with
 
