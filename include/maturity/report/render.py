@@ -50,8 +50,8 @@ def render_reports(published_db: Path, out_dir: Path, wave_id: str | Sequence[st
     missing Chromium when `pdf` is true (checked before anything is written).
 
     The waves are rendered in parallel (every other wave by a forked helper process when there is a
-    core for it) and one Chromium prints every PDF (report.pdf.Printer) in the background while the
-    next report is rendered. Files are written in wave order, each exactly as a serial run writes it.
+    core for it); then one Chromium prints every PDF (report.pdf.Printer) in a background thread while the
+    next report is written. Files are written in wave order, each exactly as a serial run writes it.
     Rendering several waves, pass them in one call: each call starts its own Chromium.
     """
     out_dir = Path(out_dir)
@@ -75,12 +75,19 @@ def render_reports(published_db: Path, out_dir: Path, wave_id: str | Sequence[st
     try:
         elsewhere = {i: pool.submit(html.document, loaded[i], quality)
                      for i in range(1, len(loaded), 2)} if pool is not None else {}
-        printer = report_pdf.Printer() if pdf else None
+        documents = []
         for i, wave_data in enumerate(loaded):
+            target = out_dir / f"direktion_{wave_data.wave.wave_id}.html"
+            documents.append((target, _document(elsewhere.get(i), wave_data, quality)))
+        # The helpers end before Chromium starts: a forked helper holds about what this process holds, and
+        # Chromium's processes ~1.1 GB (RSS); together they made the report the kl run's memory peak.
+        forked.close(pool)
+        pool = None
+        printer = report_pdf.Printer() if pdf else None
+        for target, document in documents:
             if any(job.done() and job.exception() for job in printing):
                 break  # a PDF failed: write no further reports (the error is raised below)
-            target = out_dir / f"direktion_{wave_data.wave.wave_id}.html"
-            _write_atomic(target, _document(elsewhere.get(i), wave_data, quality))
+            _write_atomic(target, document)
             written.append(target)
             if printer is not None:
                 printing.append(printer.submit(target, target.with_suffix(".pdf")))
