@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 import duckdb
 
 from maturity import privacy
+from maturity.gates.reuse import ResultStore
 from maturity.privacy import audit_linear, role_class
 
 SCORE_FIGURES = ("n_respondents", "current_mean", "current_sd", "consensus_rwg", "target_mean", "gap_mean",
@@ -93,23 +93,14 @@ class AuditCache:
     units, alignment flag and min_cell, so a group whose inputs are byte-for-byte those of an earlier
     audit has that audit's findings. When one new wave lands, only its wave × dimension groups are new;
     the earlier waves and unchanged HR extracts are not solved again (at the kl scale the linear algebra
-    is ~8 s of the mart gate). The file also records a digest of the audit's code: changed code starts
-    from an empty cache. Only the groups of the latest audit are kept, so the file does not grow.
+    is ~8 s of the mart gate). Each group is stored (reuse.ResultStore) with a digest of the audit's code:
+    changed code audits every group again. Only the groups of the latest audit are kept.
     """
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
         self.code = hashlib.sha256(Path(privacy.__file__).read_bytes() + Path(__file__).read_bytes()).hexdigest()
-        self._old: dict[str, dict[str, list[dict[str, Any]]]] = {}
-        self._new: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._store = ResultStore(path) if path is not None else None
         self.reused = 0
-        if path is not None and path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("code") == self.code:
-                    self._old = data["groups"]
-            except (OSError, ValueError, KeyError, TypeError):
-                self._old = {}  # unreadable: audit everything again
 
     @staticmethod
     def key(group: Mapping[str, Any], units: list[str], classes: list[str], parents: Mapping[str, str | None],
@@ -123,22 +114,20 @@ class AuditCache:
         return h.hexdigest()
 
     def get(self, key: str) -> dict[str, list[dict[str, Any]]] | None:
-        found = self._old.get(key)
-        if found is not None:
+        found = self._store.get(key, self.code) if self._store is not None else None
+        if isinstance(found, dict) and isinstance(found.get("blocking"), list) \
+                and isinstance(found.get("non_blocking"), list):
             self.reused += 1
-            self._new[key] = found
-        return found
+            return found
+        return None
 
     def put(self, key: str, findings: dict[str, list[dict[str, Any]]]) -> None:
-        self._new[key] = findings
+        if self._store is not None:
+            self._store.put(key, self.code, findings)
 
     def save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"code": self.code, "groups": self._new}, default=str), encoding="utf-8")
-        tmp.replace(self.path)
+        if self._store is not None:
+            self._store.save()
 
 
 def _audit_group(outcome: AuditOutcome, group: dict[str, Any], units: list[str], classes: list[str],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from maturity.gates.report import _write_atomic
 
 _TABLE = re.compile(r"\braw\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -69,7 +70,10 @@ def suite_digest(code: str, suite: Mapping[str, Any], sql: str, tables: Mapping[
 
 
 class ResultStore:
-    """Suite results (JSON) by suite name, each with the digest it was computed for."""
+    """Results (JSON) by name — a suite, or an audit group — each with the digest it was computed for.
+
+    Only what the current gate looked up or stored is written back, so the file holds the latest gate's.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -82,18 +86,16 @@ class ResultStore:
             except (OSError, ValueError):
                 self._old = {}
 
-    def get(self, suite: str, digest: str) -> Any | None:
-        entry = self._old.get(suite)
+    def get(self, name: str, digest: str) -> Any | None:
+        entry = self._old.get(name)
         if isinstance(entry, dict) and entry.get("digest") == digest and "result" in entry:
-            self._new[suite] = entry
+            self._new[name] = entry
             return entry["result"]
         return None
 
-    def put(self, suite: str, digest: str, result: Any) -> None:
-        self._new[suite] = {"digest": digest, "result": result}
+    def put(self, name: str, digest: str, result: Any) -> None:
+        self._new[name] = {"digest": digest, "result": result}
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self._new, ensure_ascii=False, default=str), encoding="utf-8")
-        tmp.replace(self.path)
+        _write_atomic(self.path, json.dumps(self._new, ensure_ascii=False, default=str))
