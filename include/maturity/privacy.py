@@ -666,7 +666,6 @@ def audit_linear(
     classes = list(respondent_classes) if alignment_published else None
     group_of: dict[tuple[str, str], int] = {}
     stands_for: list[list[int]] = []
-    group_unit: list[str] = []
     group_class: list[str] = []
     for r, unit in enumerate(respondent_units):
         key = (str(unit), classes[r] if classes is not None and r < len(classes) else "")
@@ -677,7 +676,6 @@ def audit_linear(
                 raise ValueError(f"respondent {r} sits in unit {unit!r}, which is not in the tree")
             g = group_of[key] = len(stands_for)
             stands_for.append([])
-            group_unit.append(key[0])
             group_class.append(key[1])
             for u in chain:
                 subtree[u].add(g)
