@@ -175,7 +175,8 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for wave, unit, parent in wh.execute(
             "SELECT w.wave_id, o.org_unit_id, o.parent_org_unit_id FROM marts.dim_org_units AS o "
-            "JOIN marts.dim_waves AS w ON o.extract_date = w.hr_extract_date").fetchall():
+            "JOIN marts.dim_waves AS w ON o.extract_date = w.hr_extract_date "
+            "ORDER BY w.wave_id, o.org_unit_id").fetchall():
         trees[wave][str(unit)] = None if parent is None else str(parent)
     published: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for wave, dim, unit, n in pub.execute(
@@ -207,8 +208,8 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
         persons[extract].append(str(unit))
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for extract, unit, parent in wh.execute(
-            "SELECT CAST(extract_date AS VARCHAR), org_unit_id, parent_org_unit_id FROM marts.dim_org_units"
-    ).fetchall():
+            "SELECT CAST(extract_date AS VARCHAR), org_unit_id, parent_org_unit_id FROM marts.dim_org_units "
+            "ORDER BY extract_date, org_unit_id").fetchall():
         trees[extract][str(unit)] = None if parent is None else str(parent)
     published: dict[str, dict[str, Any]] = defaultdict(dict)
     for extract, unit, n in pub.execute(
