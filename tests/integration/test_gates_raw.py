@@ -55,8 +55,13 @@ def first(table: str, where: str = "true") -> str:
     return f"rowid = (SELECT min(rowid) FROM raw.{table} WHERE {where})"
 
 
+def suite_of(name: str) -> str:
+    """The suite file a result belongs to: a partitioned suite's parts are named `suite[column=value]`."""
+    return name.split("[", 1)[0]
+
+
 def errors(result: GateResult) -> set[tuple[str, str, str | None]]:
-    return {(f.suite, f.expectation, f.column) for f in result.errors}
+    return {(suite_of(f.suite), f.expectation, f.column) for f in result.errors}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +140,7 @@ def test_every_raw_suite_has_a_seeded_defect() -> None:
 @pytest.mark.parametrize("key", list(DEFECTS), ids=lambda k: f"{k[0]}-{k[2]}")
 def test_each_seeded_defect_is_a_blocking_failure(all_defects: GateResult, key: tuple) -> None:
     assert not all_defects.passed
-    hits = [f for f in all_defects.errors if (f.suite, f.expectation, f.column) == key]
+    hits = [f for f in all_defects.errors if (suite_of(f.suite), f.expectation, f.column) == key]
     assert hits, f"{key} not among\n{all_defects.summary(100)}"
     failure = hits[0]
     assert failure.unexpected_count and failure.unexpected_count >= 1
@@ -272,3 +277,53 @@ def test_results_are_reused_only_for_suites_whose_inputs_did_not_change(
     edited = run_raw_gate(db, tmp_path / "out4", cache_dir=cache, expectations_dir=suites)
     assert "raw_projects" not in edited.reused and "raw_reference" in edited.reused
     assert errors(edited) == errors(changed)
+
+
+def test_a_partitioned_suite_finds_what_the_whole_table_suite_finds(
+        all_defects: GateResult, warehouse: Path, tmp_path: Path) -> None:
+    """The answers and respondents suites run one wave at a time (meta.partition); on the warehouse with every
+    seeded defect they fail the same expectations on the same number of rows as when run on the whole table."""
+    suites = tmp_path / "suites"
+    shutil.copytree(Path(__file__).parents[2] / "expectations", suites)
+    partitioned = []
+    for path in suites.glob("raw_*.json"):
+        data = json.loads(path.read_text())
+        if data["meta"].pop("partition", None):
+            partitioned.append(data["name"])
+            path.write_text(json.dumps(data))
+    assert sorted(partitioned) == ["raw_surveys__survey_answers", "raw_surveys__survey_respondents"]
+    db = seeded(warehouse, tmp_path, [sql for statements in DEFECTS.values() for sql in statements])
+    whole = run_raw_gate(db, tmp_path / "whole", expectations_dir=suites)
+    waves = duckdb.connect(str(db), read_only=True).execute(
+        "SELECT list(DISTINCT wave_id ORDER BY wave_id) FROM raw.survey_answers").fetchone()[0]
+    for name in partitioned:
+        parts = [s for s in all_defects.suites if suite_of(s.name) == name]
+        assert [s.name for s in parts] == [f"{name}[wave_id={w}]" for w in waves]
+        assert sum(s.rows for s in parts) == next(s.rows for s in whole.suites if s.name == name)
+
+    def counted(result: GateResult) -> dict[tuple, int]:
+        out: dict[tuple, int] = {}
+        for f in result.failures:
+            key = (suite_of(f.suite), f.expectation, f.column, f.severity)
+            out[key] = out.get(key, 0) + (f.unexpected_count or 0)
+        return out
+
+    assert counted(all_defects) == counted(whole)
+
+
+def test_a_new_wave_validates_only_its_own_part_of_a_partitioned_suite(
+        warehouse: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    db = seeded(warehouse, tmp_path / "wh", [])
+    first_run = run_raw_gate(db, tmp_path / "out1", cache_dir=cache)
+    assert first_run.passed and first_run.reused == []
+    con = duckdb.connect(str(db))
+    wave = con.execute("SELECT max(wave_id) FROM raw.survey_answers").fetchone()[0]
+    con.execute("UPDATE raw.survey_answers SET value = 9 WHERE "
+                + first("survey_answers", f"wave_id = '{wave}' AND aspect = 'current' AND answer_status = 'valid'"))
+    con.close()
+    changed = run_raw_gate(db, tmp_path / "out2", cache_dir=cache)
+    assert {s.name for s in changed.suites} - set(changed.reused) == {f"raw_surveys__survey_answers[wave_id={wave}]"}
+    assert {f.suite for f in changed.errors} == {f"raw_surveys__survey_answers[wave_id={wave}]"}
+    assert f"raw_surveys__survey_answers[wave_id={wave}]: expect_column_pair_values_a_to_be_greater_than_b" \
+        in changed.summary()

@@ -13,8 +13,9 @@ through views named after the tables, so the same SQL would run on the published
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -493,6 +494,23 @@ class Frame:
         if self._con is not None:
             self._con.execute(f"DROP TABLE IF EXISTS {_TABLE}")
             self._con = None  # type: ignore[assignment]
+
+
+def partition_condition(column: str, value: Any, alias: str = "") -> str:
+    """SQL: the rows whose `column` is `value` (None: is NULL); `alias` qualifies the column."""
+    col = f"{alias}.{_quote(column)}" if alias else _quote(column)
+    if value is None:
+        return f"{col} IS NULL"
+    if isinstance(value, str):
+        return f"{col} = '" + value.replace("'", "''") + "'"
+    if isinstance(value, dt.date):  # a date or timestamp, as DuckDB gives it back
+        return f"{col} = CAST('{value.isoformat()}' AS {'TIMESTAMP' if isinstance(value, dt.datetime) else 'DATE'})"
+    return f"{col} = {value!r}"  # a number
+
+
+def partition_query(sql: str, column: str, value: Any) -> str:
+    """A frame query restricted to the rows whose `column` is `value`."""
+    return f"SELECT _part.* FROM ({sql}) AS _part WHERE {partition_condition(column, value, '_part')}"
 
 
 def _quote(column: str) -> str:

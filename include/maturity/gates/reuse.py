@@ -43,6 +43,10 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+def _digest(columns: list[tuple[str, str]], count: int, total: Any) -> str:
+    return hashlib.sha256(repr((columns, count, total)).encode()).hexdigest()
+
+
 def table_digests(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, str]:
     """Per raw table: columns and types, row count and the sum of the rows' hashes (a missing table: "")."""
     out: dict[str, str] = {}
@@ -53,8 +57,37 @@ def table_digests(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict
         except duckdb.Error:
             out[table] = ""
             continue
-        out[table] = hashlib.sha256(repr(([c[:2] for c in columns], count, total)).encode()).hexdigest()
+        out[table] = _digest([c[:2] for c in columns], count, total)
     return out
+
+
+class PartDigests:
+    """Per raw table that has the partition column: the digest of each value's rows (as table_digests).
+
+    A partitioned suite's frame (suites.SuiteSpec.partition) reads, for one value, only that value's rows
+    of these tables (it joins them on the partition column) and the whole of any other table; so one
+    value's result depends on exactly `tables(value)`. One scan per table gives every value's digest.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: Iterable[str], column: str) -> None:
+        self.values: dict[str, list[Any]] = {}
+        self._by_table: dict[str, tuple[dict[Any, str], str]] = {}
+        for table in sorted(set(tables)):
+            try:
+                columns = [c[:2] for c in con.execute(f"DESCRIBE raw.{table}").fetchall()]
+            except duckdb.Error:
+                continue
+            if column not in [name for name, _ in columns]:
+                continue
+            rows = con.execute(f'SELECT "{column}", count(*), sum(hash(t)::HUGEINT) FROM raw.{table} AS t '
+                               f'GROUP BY ALL ORDER BY 1 NULLS LAST').fetchall()
+            self.values[table] = [value for value, _, _ in rows]
+            self._by_table[table] = ({value: _digest(columns, n, total) for value, n, total in rows},
+                                     _digest(columns, 0, None))
+
+    def tables(self, value: Any) -> dict[str, str]:
+        """Digest of each partitioned table's rows for `value` (no rows: the empty table's digest)."""
+        return {table: found.get(value, empty) for table, (found, empty) in self._by_table.items()}
 
 
 def suite_digest(code: str, suite: Mapping[str, Any], sql: str, tables: Mapping[str, str],

@@ -544,7 +544,8 @@ class _Run:
                         self.reused.append(name)
             runnable_ = [i for i in runnable_ if i not in results]
         if runnable_:  # row counts to share the work; the connection is closed again before the fork
-            source.estimate_rows({todo[i][0].name: todo[i][0].table for i in runnable_})
+            source.estimate_rows({todo[i][0].name: todo[i][0].table + (f" WHERE {todo[i][0].rows}" if todo[i][0].rows
+                                                                     else "") for i in runnable_})
         # GX is imported in _validate_suites, once per gate
         fresh = _validate_suites(todo, runnable_, helper_allowed) if runnable_ else {}
         results.update(fresh)
@@ -600,26 +601,49 @@ def run_raw_gate(warehouse_db: Path, out_dir: Path, *, expectations_dir: Path | 
     if not warehouse_db.is_file():
         raise MaturityError(f"The raw gate has no warehouse to check: {warehouse_db} does not exist.")
     run = _Run("raw", str(warehouse_db))
-    specs = load_specs("raw", expectations_dir)
-    store, digests = None, {}
-    if cache_dir is not None:
-        store = reuse.ResultStore(Path(cache_dir) / "raw_suites.json")
-        digests = _raw_digests(warehouse_db, specs)
-    run.validate_all(specs, frame_sql.FrameSource(frame_sql.RAW_FRAMES, database=warehouse_db),
-                     lambda _spec: {}, store, digests)
+    specs, queries, digests = _raw_plan(warehouse_db, load_specs("raw", expectations_dir), cache_dir is not None)
+    store = reuse.ResultStore(Path(cache_dir) / "raw_suites.json") if cache_dir is not None else None
+    run.validate_all(specs, frame_sql.FrameSource(queries, database=warehouse_db), lambda _spec: {}, store, digests)
     return run.finish(out_dir)
 
 
-def _raw_digests(warehouse_db: Path, specs: Mapping[str, SuiteSpec]) -> dict[str, str]:
-    """reuse.suite_digest for every raw suite that has a frame query."""
-    queries = {name: frame_sql.RAW_FRAMES[name] for name in specs if name in frame_sql.RAW_FRAMES}
+def _raw_plan(warehouse_db: Path, specs: Mapping[str, SuiteSpec], with_digests: bool
+              ) -> tuple[dict[str, SuiteSpec], dict[str, str], dict[str, str]]:
+    """The suites to validate, their frame queries and (`with_digests`) a reuse.suite_digest for each.
+
+    A suite with `meta.partition` (the survey answers and respondents: one part per wave) is validated as
+    one suite per value of that column in its table, named `suite[column=value]`: with the results
+    reused per part, a new wave validates only its own rows, not every earlier wave's again. Its checks
+    compose: every expectation of such a suite is on single rows or on a key that holds the partition
+    column, and its frame joins the other partitioned tables on that column. A suite whose table has no
+    rows (or cannot be read) is validated whole, so that its row-count and column checks still report.
+    """
+    queries = dict(frame_sql.RAW_FRAMES)
+    out: dict[str, SuiteSpec] = {}
+    digests: dict[str, str] = {}
     con = duckdb.connect(str(warehouse_db), read_only=True)
     try:
-        tables = reuse.table_digests(con, [t for sql in queries.values() for t in reuse.tables_read(sql)])
+        read = {name: reuse.tables_read(sql) for name, sql in queries.items() if name in specs}
+        tables = reuse.table_digests(con, [t for names in read.values() for t in names]) if with_digests else {}
+        code = reuse.code_digest() if with_digests else ""
+        for name, spec in specs.items():
+            parts = reuse.PartDigests(con, read[name], spec.partition) if spec.partition and name in read else None
+            own = spec.table.removeprefix("raw.")
+            if parts is None or not parts.values.get(own):
+                out[name] = spec
+                if with_digests and name in read:
+                    digests[name] = reuse.suite_digest(code, spec.data, queries[name], tables, {})
+                continue
+            for value in parts.values[own]:
+                part = spec.part(value, frame_sql.partition_condition(spec.partition, value))
+                out[part.name] = part
+                queries[part.name] = frame_sql.partition_query(queries[name], spec.partition, value)
+                if with_digests:
+                    digests[part.name] = reuse.suite_digest(code, part.data, queries[part.name],
+                                                            {**tables, **parts.tables(value)}, {})
     finally:
         con.close()
-    code = reuse.code_digest()
-    return {name: reuse.suite_digest(code, specs[name].data, sql, tables, {}) for name, sql in queries.items()}
+    return out, queries, digests
 
 
 # --------------------------------------------------------------------------------------------------

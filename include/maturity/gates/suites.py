@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,20 @@ class SuiteSpec:
     description: str
     data: dict[str, Any]
     path: Path
+    # meta.partition: the suite is validated one value of this column at a time (runner._raw_plan); `rows`
+    # is then the SQL condition on the suite's table that selects this part's rows
+    partition: str | None = None
+    rows: str | None = None
 
     @property
     def expectations(self) -> list[dict[str, Any]]:
         return self.data["expectations"]
+
+    def part(self, value: Any, condition: str) -> SuiteSpec:
+        """This suite on the rows whose partition column is `value` (`condition` in SQL), named
+        `suite[column=value]` in every result and report."""
+        return replace(self, name=f"{self.name}[{self.partition}={'NULL' if value is None else value}]",
+                       rows=condition)
 
 
 def _parameters_in(value: Any) -> set[str]:
@@ -77,6 +87,8 @@ def check_suite(data: Mapping[str, Any], path: Path) -> list[str]:
         problems.append("meta.table is missing")
     if not isinstance(meta.get("key"), list):
         problems.append("meta.key must be a list of column names")
+    if "partition" in meta and not (isinstance(meta["partition"], str) and meta["partition"] in meta["key"]):
+        problems.append("meta.partition must be one of the meta.key columns")
     expectations = data.get("expectations")
     if not isinstance(expectations, list) or not expectations:
         problems.append("no expectations")
@@ -107,7 +119,7 @@ def load_specs(gate: str | None = None, directory: Path | None = None) -> dict[s
         meta = data["meta"]
         if gate is None or meta["gate"] == gate:
             specs[data["name"]] = SuiteSpec(data["name"], meta["gate"], meta["table"], tuple(meta["key"]),
-                                            meta.get("description", ""), data, path)
+                                            meta.get("description", ""), data, path, meta.get("partition"))
     return specs
 
 
