@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,10 +70,14 @@ def _ancestors(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
 
 
 def _subtree_counts(units: Iterable[str], ancestors: Mapping[str, list[str]]) -> dict[str, int]:
+    """Respondents (or persons) per unit's subtree: each unit's count added to it and its ancestors.
+
+    Counted per unit first, so the walk up the tree is once per unit, not once per respondent (kl: 0.6
+    million respondents in ~16,000 units)."""
     counts: dict[str, int] = defaultdict(int)
-    for unit in units:
+    for unit, n in Counter(units).items():
         for a in ancestors.get(unit, [unit]):
-            counts[a] += 1
+            counts[a] += n
     return counts
 
 
@@ -186,13 +190,14 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
     alignment = {(w, d) for w, d in pub.execute(
         f"SELECT wave_id, dimension_id FROM fct_leadership_alignment WHERE {_published(ALIGNMENT_FIGURES)}"
     ).fetchall()}
+    ancestors = {wave: _ancestors(parents) for wave, parents in trees.items()}
     for wave, dim in sorted(set(respondents) | set(published) | alignment):
         group = {"wave_id": wave, "dimension_id": dim}
         units, classes = respondents.get((wave, dim), ([], []))
         parents = trees.get(wave, {})
         _audit_group(outcome, group, units, classes, parents, set(published.get((wave, dim), {})),
                      (wave, dim) in alignment, min_cell, cache)
-        _premise(outcome, group, published.get((wave, dim), {}), _subtree_counts(units, _ancestors(parents)),
+        _premise(outcome, group, published.get((wave, dim), {}), _subtree_counts(units, ancestors.get(wave, {})),
                  "n_respondents")
     return outcome
 
