@@ -171,3 +171,17 @@ def test_a_malformed_suite_is_refused_with_its_file_name(tmp_path: Path) -> None
     (tmp_path / "raw_reference.json").write_text("{", encoding="utf-8")
     with pytest.raises(MaturityError, match=r"raw_reference\.json cannot be read"):
         load_specs(directory=tmp_path)
+
+
+def test_a_partition_column_must_be_part_of_the_key(tmp_path: Path) -> None:
+    """Results of a partitioned suite compose only when its key holds the partition column."""
+    data = json.loads((EXPECTATIONS_DIR / "raw_surveys__survey_answers.json").read_text(encoding="utf-8"))
+    assert load_specs(directory=EXPECTATIONS_DIR)[data["name"]].partition == "wave_id"
+    data["meta"]["partition"] = "dimension_id"
+    (tmp_path / "raw_surveys__survey_answers.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(MaturityError, match=r"malformed: meta\.partition must be one of the meta\.key columns"):
+        load_specs(directory=tmp_path)
+    data["meta"]["key"] = None
+    (tmp_path / "raw_surveys__survey_answers.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(MaturityError, match=r"meta\.key must be a list.*meta\.partition must be"):
+        load_specs(directory=tmp_path)

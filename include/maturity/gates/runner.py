@@ -544,8 +544,8 @@ class _Run:
                         self.reused.append(name)
             runnable_ = [i for i in runnable_ if i not in results]
         if runnable_:  # row counts to share the work; the connection is closed again before the fork
-            source.estimate_rows({todo[i][0].name: todo[i][0].table + (f" WHERE {todo[i][0].rows}" if todo[i][0].rows
-                                                                     else "") for i in runnable_})
+            counted = [todo[i][0] for i in runnable_]  # a partitioned suite's part counts its own rows
+            source.estimate_rows({s.name: f"{s.table} WHERE {s.rows}" if s.rows else s.table for s in counted})
         # GX is imported in _validate_suites, once per gate
         fresh = _validate_suites(todo, runnable_, helper_allowed) if runnable_ else {}
         results.update(fresh)

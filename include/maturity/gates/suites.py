@@ -87,7 +87,8 @@ def check_suite(data: Mapping[str, Any], path: Path) -> list[str]:
         problems.append("meta.table is missing")
     if not isinstance(meta.get("key"), list):
         problems.append("meta.key must be a list of column names")
-    if "partition" in meta and not (isinstance(meta["partition"], str) and meta["partition"] in meta["key"]):
+    if "partition" in meta and not (isinstance(meta["partition"], str) and isinstance(meta.get("key"), list)
+                                    and meta["partition"] in meta["key"]):
         problems.append("meta.partition must be one of the meta.key columns")
     expectations = data.get("expectations")
     if not isinstance(expectations, list) or not expectations:
