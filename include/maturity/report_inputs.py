@@ -24,8 +24,8 @@ from maturity.publish import MARTS
 
 STATE = "reports.json"
 
-# Marts whose rows a report selects by something other than their own wave_id (see report/data.py).
-_READER = {"fct_transformation_capacity": "r.wave_id", "fct_portfolio_coverage": "r.wave_id"}
+# Marts whose rows a report selects by something other than their own wave_id (see report/data.py): the
+# join names the reading wave `r`.
 _JOIN = {
     "fct_transformation_capacity": "JOIN marts.dim_waves AS r ON r.hr_extract_date = t.extract_date",
     "fct_portfolio_coverage": "JOIN marts.rpt_direktion_scorecard AS r ON r.projects_extract_date = t.extract_date",
@@ -54,10 +54,11 @@ def wave_digests(published_db: Path) -> dict[str, str]:
             # builds of the same data, which must not count as a change.
             select = ", ".join(f'round(t."{c}", 9) AS "{c}"' if ty in ("DOUBLE", "FLOAT") else f't."{c}"'
                                for c, ty in columns.items())
+            reader = "r.wave_id" if table in _JOIN else "t.wave_id" if "wave_id" in columns else "NULL"
             rows = con.execute(
                 "SELECT w, md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))) "
-                f"FROM (SELECT {_READER.get(table, 'wave_id' if 'wave_id' in columns else 'NULL')} AS w, {select} "
-                f"FROM marts.{table} AS t {_JOIN.get(table, '')}) AS x GROUP BY ALL"
+                f"FROM (SELECT {reader} AS w, {select} FROM marts.{table} AS t {_JOIN.get(table, '')}) AS x "
+                "GROUP BY ALL"
             ).fetchall()
             for wave, digest in rows:
                 per_wave.setdefault(wave, hashlib.sha256()).update(f"{table}:{digest}\n".encode())
