@@ -624,23 +624,29 @@ def _raw_plan(warehouse_db: Path, specs: Mapping[str, SuiteSpec], with_digests: 
     con = duckdb.connect(str(warehouse_db), read_only=True)
     try:
         read = {name: reuse.tables_read(sql) for name, sql in queries.items() if name in specs}
-        tables = reuse.table_digests(con, [t for names in read.values() for t in names]) if with_digests else {}
         code = reuse.code_digest() if with_digests else ""
+        tables: dict[str, str] = {}  # digests of the tables read whole, each computed once
+
+        def whole(names: list[str]) -> dict[str, str]:
+            tables.update(reuse.table_digests(con, [t for t in names if t not in tables]))
+            return tables
+
         for name, spec in specs.items():
             parts = reuse.PartDigests(con, read[name], spec.partition) if spec.partition and name in read else None
             own = spec.table.removeprefix("raw.")
             if parts is None or not parts.values.get(own):
                 out[name] = spec
                 if with_digests and name in read:
-                    digests[name] = reuse.suite_digest(code, spec.data, queries[name], tables, {})
+                    digests[name] = reuse.suite_digest(code, spec.data, queries[name], whole(read[name]), {})
                 continue
+            unpartitioned = [t for t in read[name] if t not in parts.values] if with_digests else []
             for value in parts.values[own]:
                 part = spec.part(value, frame_sql.partition_condition(spec.partition, value))
                 out[part.name] = part
                 queries[part.name] = frame_sql.partition_query(queries[name], spec.partition, value)
                 if with_digests:
                     digests[part.name] = reuse.suite_digest(code, part.data, queries[part.name],
-                                                            {**tables, **parts.tables(value)}, {})
+                                                            {**whole(unpartitioned), **parts.tables(value)}, {})
     finally:
         con.close()
     return out, queries, digests
