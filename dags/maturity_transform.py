@@ -9,7 +9,7 @@ from airflow.sdk import dag, task
 from maturity import tasks
 from maturity.orchestration.assets import MARTS, RAW
 from maturity.orchestration.chain import chain_of, emit
-from maturity.orchestration.dbt_group import PRODUCER, dbt_task_group, failed_nodes
+from maturity.orchestration.dbt_group import PRODUCER, dbt_task_group, failed_nodes, producer_status
 from maturity.orchestration.defaults import DEFAULT_ARGS, START, TAGS
 
 DOC = """
@@ -43,7 +43,7 @@ def maturity_transform():
     def marts_built(chain: dict, **context) -> dict:
         """Check the dbt build's outcome; update the marts Asset (→ maturity_publish) when it passed"""
         ti = context["ti"]
-        status = ti.xcom_pull(task_ids=f"dbt.{PRODUCER}", key="task_status")
+        status = producer_status(ti, f"dbt.{PRODUCER}")
         nodes = {} if status == "completed" else failed_nodes(ti, f"dbt.{PRODUCER}")
         outcome = tasks.transform_outcome(chain, status, nodes)
         emit(context, MARTS, {k: chain[k] for k in ("chain_run_id", "force", "wave")})

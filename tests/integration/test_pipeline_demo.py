@@ -213,6 +213,26 @@ def test_a_defect_that_passes_ingest_but_breaks_an_expectation_is_not_published(
     assert list((warehouse / "validation").glob("*/mart_gate.html"))
 
 
+def test_a_failed_dbt_build_ends_the_chain_and_names_what_failed(demo_run: dict, tmp_path: Path) -> None:
+    """dbt fails inside the build (here: 4 MB of memory, so models and tests error): `marts_built` reads the
+    producer task's state — not Cosmos' task_status XCom, which says "completed" either way — and ends the
+    chain with the failed nodes named; nothing is staged or published."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(demo_run["warehouse"], warehouse, symlinks=True)
+    before = _published_digest(warehouse)
+    blocked = subprocess.run([sys.executable, "-m", "maturity.cli", "run", "--landing", str(demo_run["landing"]),
+                              "--warehouse", str(warehouse), "--force"],
+                             env={**demo_run["env"], "MATURITY_DBT_MEMORY_LIMIT": "4MB"}, capture_output=True,
+                             text=True)
+    assert blocked.returncode == 1
+    assert "dbt build failed, so nothing new is published: " in blocked.stderr, blocked.stderr[-2000:]
+    assert "see the dbt_producer_watcher log" not in blocked.stderr  # the failed nodes are named
+    assert _published_digest(warehouse) == before
+    assert not list((warehouse / "published" / "versions").glob(".staging-*"))
+
+
 def test_a_raw_gate_error_blocks_before_dbt_and_publishes_nothing(demo_run: dict, tmp_path: Path) -> None:
     """An FTE of 1.5 in raw.employments (as a faulty loader could leave it) fails the raw gate: dbt never
     runs, nothing is published, the previous version stays byte-identical, and the summary names the

@@ -76,6 +76,17 @@ def dbt_task_group(group_id: str, prepare_task_id: str, default_args: dict[str, 
     return group
 
 
+def producer_status(ti: Any, producer_task_id: str) -> str:
+    """"completed" when the producer's `dbt build` succeeded, else the producer task's state ("failed", …).
+
+    Read from the task's state, not from Cosmos' `task_status` XCom: Cosmos pushes "completed" there when
+    the build ends whether it failed or not (it only tells the sensors to stop waiting).
+    """
+    states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[producer_task_id], run_ids=[ti.run_id])
+    state = str((states.get(ti.run_id) or {}).get(producer_task_id))
+    return "completed" if state in ("success", "TaskInstanceState.SUCCESS") else state
+
+
 def failed_nodes(ti: Any, producer_task_id: str) -> dict[str, str]:
     """Per-node dbt statuses the producer pushed to XCom (read only when the build did not complete)."""
     import json
