@@ -182,13 +182,15 @@ def raw_ready(chain: dict, settings: Settings | None = None) -> dict:
 
 
 def prepare_transform(chain: dict, settings: Settings | None = None) -> dict:
-    """What the dbt task group needs: the chain id for the marts' run_id and the warehouse to build in."""
-    from maturity.transform import inputs_fingerprint
+    """What the dbt task group needs: the chain id for the marts' run_id, the warehouse to build in and the
+    code fingerprint the incremental models key their waves on."""
+    from maturity.transform import code_fingerprint, inputs_fingerprint
 
     settings = settings or airflow_settings()
     fingerprint = inputs_fingerprint(settings)
     record(settings, chain["chain_run_id"], "transform", {"status": "running", "inputs": fingerprint})
-    return {**chain, "warehouse_dir": str(settings.warehouse_dir), "inputs": fingerprint}
+    return {**chain, "warehouse_dir": str(settings.warehouse_dir), "inputs": fingerprint,
+            "code_key": code_fingerprint()}
 
 
 def transform_outcome(chain: dict, producer_status: str | None, node_statuses: dict[str, str],

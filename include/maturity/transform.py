@@ -22,6 +22,8 @@ from maturity.settings import ENV_WAREHOUSE, PROJECT_ROOT, Settings
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 #: The chain id stamped on every mart row (macro `pipeline_run_id`).
 ENV_RUN_ID = "MATURITY_RUN_ID"
+#: The code the incremental models' rows were computed with (macro `build_code_key`, code_fingerprint).
+ENV_CODE = "MATURITY_DBT_CODE"
 
 
 def dbt_executable() -> str:
@@ -43,7 +45,8 @@ def _die_with_parent() -> None:
 def run_dbt(settings: Settings, args: list[str], progress: Callable[[str], None] = print,
             run_id: str | None = None) -> list[str]:
     """Run `dbt <args>` against the settings' warehouse; stream its lines; raise on failure."""
-    env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, ENV_WAREHOUSE: str(settings.warehouse_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           ENV_CODE: code_fingerprint()}
     if run_id:
         env[ENV_RUN_ID] = run_id
     target = settings.warehouse_dir / "dbt"
@@ -118,8 +121,20 @@ def inputs_fingerprint(settings: Settings) -> str:
             h.update(repr(row).encode())
     finally:
         con.close()
-    for path in [*_project_sources(), Path(__file__).with_name("privacy.py")]:
-        h.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    h.update(code_fingerprint().encode())
+    return h.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """The code the models' rows are a function of: the dbt project and the privacy rule its Python models
+    run (maturity/privacy.py). The incremental models keep it in each wave's `_build_key`
+    (macros/incremental_builds.sql), so changed code computes every wave again instead of keeping waves
+    computed by the old code."""
+    h = hashlib.sha256()
+    for path in _project_sources():
+        h.update(path.relative_to(DBT_PROJECT).as_posix().encode() + b"\0" + path.read_bytes())
+    privacy = Path(__file__).with_name("privacy.py")
+    h.update(b"privacy.py\0" + privacy.read_bytes())
     return h.hexdigest()
 
 

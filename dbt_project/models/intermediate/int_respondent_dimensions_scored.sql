@@ -2,20 +2,43 @@
 -- respondent's valid answers. Only answered respondents placed in their wave's tree, and only the
 -- respondents that *count* for the dimension (a current score, and a target score when the
 -- dimension has target items), so every statistic of a unit row covers the same people.
+-- Incremental by wave (macros/incremental_builds.sql): only the waves whose inputs changed are computed.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='wave_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_stale_builds(wave_build_keys()) }}"
+    )
+}}
 
 with
+
+build_keys as (
+
+    {{ wave_build_keys() }}
+
+),
+
+pending as (
+
+    {{ pending_builds('build_keys') }}
+
+),
 
 respondents as (
 
     select * from {{ ref('stg_surveys__respondents') }}
-    where is_answered
+    where is_answered and wave_id in (select pending.wave_id from pending)
 
 ),
 
 answers as (
 
     select * from {{ ref('stg_surveys__answers') }}
-    where answer_status = 'valid'
+    where answer_status = 'valid' and wave_id in (select pending.wave_id from pending)
 
 ),
 
@@ -92,4 +115,9 @@ counted as (
 
 )
 
-select * from counted
+select
+    counted.*,
+    pending.build_key as _build_key
+
+from counted
+inner join pending on counted.wave_id = pending.wave_id

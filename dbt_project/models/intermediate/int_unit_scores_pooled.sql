@@ -1,17 +1,42 @@
 -- Wave × unit × dimension statistics pooled over each unit's subtree, before suppression.
 -- One row for every unit of the wave's tree and every dimension the wave measures (n = 0 included).
+-- Incremental by wave (macros/incremental_builds.sql): only the waves whose inputs changed are computed.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='wave_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_stale_builds(wave_build_keys()) }}"
+    )
+}}
 
 with
+
+build_keys as (
+
+    {{ wave_build_keys() }}
+
+),
+
+pending as (
+
+    {{ pending_builds('build_keys') }}
+
+),
 
 scored as (
 
     select * from {{ ref('int_respondent_dimensions_scored') }}
+    where wave_id in (select pending.wave_id from pending)
 
 ),
 
 waves as (
 
     select * from {{ ref('int_waves_sequenced') }}
+    where wave_id in (select pending.wave_id from pending)
 
 ),
 
@@ -89,9 +114,11 @@ select
     pooled.target_mean,
     pooled.gap_mean,
     coalesce(pooled.n_importance, 0) as n_importance,
-    pooled.importance_mean
+    pooled.importance_mean,
+    pending.build_key as _build_key
 
 from grid
+inner join pending on grid.wave_id = pending.wave_id
 left join pooled
     on
         grid.wave_id = pooled.wave_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from maturity.settings import ENV_WAREHOUSE
-from maturity.transform import DBT_PROJECT, ENV_RUN_ID, dbt_executable, ensure_manifest
+from maturity.transform import DBT_PROJECT, ENV_CODE, ENV_RUN_ID, dbt_executable, ensure_manifest
 
 WAREHOUSE_POOL = "maturity_warehouse"
 PRODUCER = "dbt_producer_watcher"
@@ -22,9 +22,9 @@ PRODUCER = "dbt_producer_watcher"
 def dbt_task_group(group_id: str, prepare_task_id: str, default_args: dict[str, Any]):
     """A DbtTaskGroup for the whole project.
 
-    `prepare_task_id` is the task that returned {"chain_run_id", "warehouse_dir"}: the chain id is
-    stamped on every mart row, and the warehouse resolved there (environment or Airflow Variable) is
-    the one dbt writes.
+    `prepare_task_id` is the task that returned {"chain_run_id", "warehouse_dir", "code_key"}: the chain id
+    is stamped on every mart row, the warehouse resolved there (environment or Airflow Variable) is the
+    one dbt writes, and the code key goes into the incremental models' build keys.
     """
 
     def pulled(key: str) -> str:
@@ -64,6 +64,9 @@ def dbt_task_group(group_id: str, prepare_task_id: str, default_args: dict[str, 
         at = flags.index("--resource-type")
         del flags[at:at + 2]
     producer.dbt_cmd_flags = [*flags, "--exclude-resource-type", "unit_test"]
+    # The code fingerprint the incremental models key their waves on, for the build only: a sensor's own
+    # dbt run (Cosmos' fallback on retry) goes without it and computes every wave, as a full refresh would.
+    producer.env = {**(producer.env or {}), ENV_CODE: pulled("code_key")}
     for task in tasks:
         if task is producer or not hasattr(task, "producer_task_id"):
             continue
