@@ -358,3 +358,33 @@ def test_the_audit_cache_does_not_depend_on_the_row_order_of_a_rebuilt_tree(
     assert again.passed, again.summary()
     audit = json.loads(again.json_path.read_text())["privacy_audit"]
     assert audit["groups_reused"] == audit["survey"]["groups"] + audit["capacity"]["groups"]
+
+
+def test_the_audit_cache_solves_again_a_group_whose_respondents_or_persons_changed(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    """The cache key covers each counted member (id, unit, role) read from the warehouse: one respondent
+    with another role, or one person placed in another unit, makes that group's audit run again, with the
+    findings of an audit without cache."""
+    cache = tmp_path / "cache"
+    first = run_mart_gate(built["parquet"], None, tmp_path / "out1", built["warehouse"], run_id=RUN_ID, cache_dir=cache)
+    assert first.passed, first.summary()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["warehouse"], warehouse)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("UPDATE intermediate.int_respondent_dimensions_scored "
+                    "SET role = CASE WHEN role = 'chef' THEN 'leder' ELSE 'chef' END "
+                    "WHERE rowid = (SELECT min(rowid) FROM intermediate.int_respondent_dimensions_scored)")
+        con.execute("UPDATE intermediate.int_persons_placed SET placed_org_unit_id = ("
+                    "  SELECT min(o.org_unit_id) FROM marts.dim_org_units AS o, intermediate.int_persons_placed AS p"
+                    "  WHERE p.rowid = 0 AND o.extract_date = p.extract_date"
+                    "    AND o.org_unit_id <> p.placed_org_unit_id) WHERE rowid = 0")
+    finally:
+        con.close()
+    uncached = run_mart_gate(built["parquet"], None, tmp_path / "out2", warehouse, run_id=RUN_ID)
+    again = run_mart_gate(built["parquet"], None, tmp_path / "out3", warehouse, run_id=RUN_ID, cache_dir=cache)
+    audit = json.loads(again.json_path.read_text())["privacy_audit"]
+    assert audit["groups_reused"] == audit["survey"]["groups"] + audit["capacity"]["groups"] - 2
+    plain = json.loads(uncached.json_path.read_text())["privacy_audit"]
+    assert {k: plain[k] for k in ("survey", "capacity")} == {k: audit[k] for k in ("survey", "capacity")}
+    assert [f.line() for f in again.failures] == [f.line() for f in uncached.failures]

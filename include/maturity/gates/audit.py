@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,16 +69,55 @@ def _ancestors(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
     return out
 
 
-def _subtree_counts(units: Iterable[str], ancestors: Mapping[str, list[str]]) -> dict[str, int]:
+def _subtree_counts(unit_counts: Mapping[str, int], ancestors: Mapping[str, list[str]]) -> dict[str, int]:
     """Respondents (or persons) per unit's subtree: each unit's count added to it and its ancestors.
 
-    Counted per unit first, so the walk up the tree is once per unit, not once per respondent (kl: 0.6
-    million respondents in ~16,000 units)."""
+    From the count per unit (DuckDB counts them), so the walk up the tree is once per unit, not once per
+    respondent (kl: 0.6 million respondents in ~16,000 units)."""
     counts: dict[str, int] = defaultdict(int)
-    for unit, n in Counter(units).items():
+    for unit, n in unit_counts.items():
         for a in ancestors.get(unit, [unit]):
             counts[a] += n
     return counts
+
+
+@dataclass
+class _Members:
+    """Who is counted in each group, as the audit reads it from the warehouse.
+
+    `digest` and `units` (respondents per unit) come from one aggregate per table; the ordered lists
+    `audit_linear` needs are read only for a group the cache does not have (`members`): at kl that skips
+    reading 1.9 million rows into Python after a new wave, when 24 of 31 groups are reused.
+    """
+
+    wh: duckdb.DuckDBPyConnection
+    table: str
+    group_columns: tuple[str, ...]  # as selected (SQL expressions)
+    member: str  # the member's id, which orders the members within a group
+    columns: tuple[str, str]  # unit, and what is classified (role), or a constant
+    digests: dict[tuple, str] = field(default_factory=dict)
+    units: dict[tuple, dict[str, int]] = field(default_factory=dict)
+
+    def load(self) -> None:
+        """One pass for the digests, one for the counts per unit. The digest covers the members' ids, units
+        and roles, so it fixes the ordered lists `members` returns."""
+        groups = ", ".join(self.group_columns)
+        unit, klass = self.columns
+        for *group, n, total in self.wh.execute(
+                f"SELECT {groups}, count(*), sum(hash({self.member}, {unit}, {klass})::HUGEINT) FROM {self.table} "
+                f"GROUP BY ALL").fetchall():
+            self.digests[tuple(group)] = f"{n}:{total}"
+        for *group, value, n in self.wh.execute(
+                f"SELECT {groups}, {unit}, count(*) FROM {self.table} GROUP BY ALL").fetchall():
+            self.units.setdefault(tuple(group), {})[str(value)] = n
+
+    def members(self, group: tuple) -> tuple[list[str], list[Any]]:
+        """The group's members in `member` order: their units and their role (or the constant)."""
+        unit, klass = self.columns
+        where = " AND ".join(f"{c} = ?" for c in self.group_columns)
+        rows = self.wh.execute(f"SELECT {unit}, {klass} FROM {self.table} WHERE {where} ORDER BY {self.member}",
+                               list(group)).fetchall()
+        return [str(u) for u, _ in rows], [k for _, k in rows]
 
 
 def _finding(group: dict[str, Any], finding: Any, units: list[str]) -> dict[str, Any]:
@@ -94,11 +133,13 @@ class AuditCache:
     """The findings of earlier audits, by a digest of everything a group's audit reads.
 
     `audit_linear` is a pure function of a group's respondents (unit and class, in order), tree, published
-    units, alignment flag and min_cell, so a group whose inputs are byte-for-byte those of an earlier
-    audit has that audit's findings. When one new wave lands, only its wave × dimension groups are new;
-    the earlier waves and unchanged HR extracts are not solved again (at the kl scale the linear algebra
-    is ~8 s of the mart gate). Each group is stored (reuse.ResultStore) with a digest of the audit's code:
-    changed code audits every group again. Only the groups of the latest audit are kept.
+    units, alignment flag and min_cell, so a group whose inputs are those of an earlier audit has that
+    audit's findings. The respondents enter the key as _Members' digest (their count and the sum of the
+    64-bit hashes of each one's id, unit and role, as the raw gate's reuse digests), the rest as they are.
+    When one new wave lands, only its wave × dimension groups are new; the earlier waves and unchanged HR
+    extracts are not solved again (at the kl scale the linear algebra is ~8 s of the mart gate). Each group
+    is stored (reuse.ResultStore) with a digest of the audit's code: changed code audits every group again.
+    Only the groups of the latest audit are kept.
     """
 
     def __init__(self, path: Path | None) -> None:
@@ -107,10 +148,11 @@ class AuditCache:
         self.reused = 0
 
     @staticmethod
-    def key(group: Mapping[str, Any], units: list[str], classes: list[str], parents: Mapping[str, str | None],
+    def key(group: Mapping[str, Any], members: str, parents: Mapping[str, str | None],
             published: set[str], alignment: bool, min_cell: int) -> str:
+        """`members`: _Members' digest of the group's respondents (ids, units, roles)."""
         h = hashlib.sha256()
-        for part in (json.dumps(group, sort_keys=True, default=str), "\x1f".join(units), "\x1f".join(classes),
+        for part in (json.dumps(group, sort_keys=True, default=str), members,
                      "\x1f".join(f"{u}\x1e{'' if p is None else p}" for u, p in parents.items()),
                      "\x1f".join(sorted(published)), str(alignment), str(min_cell)):
             h.update(part.encode())
@@ -134,14 +176,16 @@ class AuditCache:
             self._store.save()
 
 
-def _audit_group(outcome: AuditOutcome, group: dict[str, Any], units: list[str], classes: list[str],
-                 parents: dict[str, str | None], published: set[str], alignment: bool, min_cell: int,
+def _audit_group(outcome: AuditOutcome, group: dict[str, Any], members: Callable[[], tuple[list[str], list[str]]],
+                 digest: str, parents: dict[str, str | None], published: set[str], alignment: bool, min_cell: int,
                  cache: AuditCache | None = None) -> None:
+    """Audit one group; `members()` reads its respondents' units and classes (only when not cached)."""
     outcome.groups += 1
-    key = cache.key(group, units, classes, parents, published, alignment, min_cell) if cache is not None else ""
+    key = cache.key(group, digest, parents, published, alignment, min_cell) if cache is not None else ""
     found = cache.get(key) if cache is not None else None
     if found is None:
         found = {"blocking": [], "non_blocking": []}
+        units, classes = members()
         try:
             findings = audit_linear(units, classes, parents, published, alignment_published=alignment,
                                     min_cell=min_cell)
@@ -170,12 +214,16 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
                  cache: AuditCache | None = None) -> AuditOutcome:
     """Scores and alignment, per wave × dimension (SPEC §3.9)."""
     outcome = AuditOutcome("survey", "fct_maturity_scores + fct_leadership_alignment")
-    respondents: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for wave, dim, unit, role in wh.execute(
-            "SELECT wave_id, dimension_id, org_unit_id, role FROM intermediate.int_respondent_dimensions_scored "
-            "ORDER BY wave_id, dimension_id, respondent_id").fetchall():
-        respondents[(wave, dim)][0].append(str(unit))
-        respondents[(wave, dim)][1].append(role_class(role))
+    respondents = _Members(wh, "intermediate.int_respondent_dimensions_scored", ("wave_id", "dimension_id"),
+                           "respondent_id", ("org_unit_id", "role"))
+    respondents.load()
+
+    def members(wave: str, dim: str) -> Callable[[], tuple[list[str], list[str]]]:
+        def read() -> tuple[list[str], list[str]]:
+            units, roles = respondents.members((wave, dim))
+            return units, [role_class(r) for r in roles]
+        return read
+
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for wave, unit, parent in wh.execute(
             "SELECT w.wave_id, o.org_unit_id, o.parent_org_unit_id FROM marts.dim_org_units AS o "
@@ -191,14 +239,13 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
         f"SELECT wave_id, dimension_id FROM fct_leadership_alignment WHERE {_published(ALIGNMENT_FIGURES)}"
     ).fetchall()}
     ancestors = {wave: _ancestors(parents) for wave, parents in trees.items()}
-    for wave, dim in sorted(set(respondents) | set(published) | alignment):
+    for wave, dim in sorted(set(respondents.digests) | set(published) | alignment):
         group = {"wave_id": wave, "dimension_id": dim}
-        units, classes = respondents.get((wave, dim), ([], []))
         parents = trees.get(wave, {})
-        _audit_group(outcome, group, units, classes, parents, set(published.get((wave, dim), {})),
-                     (wave, dim) in alignment, min_cell, cache)
-        _premise(outcome, group, published.get((wave, dim), {}), _subtree_counts(units, ancestors.get(wave, {})),
-                 "n_respondents")
+        _audit_group(outcome, group, members(wave, dim), respondents.digests.get((wave, dim), "0:None"), parents,
+                     set(published.get((wave, dim), {})), (wave, dim) in alignment, min_cell, cache)
+        _premise(outcome, group, published.get((wave, dim), {}),
+                 _subtree_counts(respondents.units.get((wave, dim), {}), ancestors.get(wave, {})), "n_respondents")
     return outcome
 
 
@@ -206,11 +253,15 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
                    cache: AuditCache | None = None) -> AuditOutcome:
     """Transformation capacity, per HR extract, with n = headcount (SPEC §3.8, §3.9)."""
     outcome = AuditOutcome("capacity", "fct_transformation_capacity")
-    persons: dict[str, list[str]] = defaultdict(list)
-    for extract, unit in wh.execute(
-            "SELECT CAST(extract_date AS VARCHAR), placed_org_unit_id FROM intermediate.int_persons_placed "
-            "ORDER BY extract_date, person_key").fetchall():
-        persons[extract].append(str(unit))
+    persons = _Members(wh, "intermediate.int_persons_placed", ("CAST(extract_date AS VARCHAR)",), "person_key",
+                       ("placed_org_unit_id", "'other'"))
+    persons.load()
+
+    def members(extract: str) -> Callable[[], tuple[list[str], list[str]]]:
+        def read() -> tuple[list[str], list[str]]:
+            return persons.members((extract,))
+        return read
+
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for extract, unit, parent in wh.execute(
             "SELECT CAST(extract_date AS VARCHAR), org_unit_id, parent_org_unit_id FROM marts.dim_org_units "
@@ -221,12 +272,11 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
             f"SELECT CAST(extract_date AS VARCHAR), org_unit_id, headcount FROM fct_transformation_capacity "
             f"WHERE {_published(CAPACITY_FIGURES)}").fetchall():
         published[extract][str(unit)] = n
-    for extract in sorted(set(persons) | set(published)):
+    for extract in sorted({g for (g,) in persons.digests} | set(published)):
         group = {"extract_date": extract}
-        units = persons.get(extract, [])
         parents = trees.get(extract, {})
-        _audit_group(outcome, group, units, ["other"] * len(units), parents, set(published.get(extract, {})),
-                     False, min_cell, cache)
-        _premise(outcome, group, published.get(extract, {}), _subtree_counts(units, _ancestors(parents)),
-                 "headcount")
+        _audit_group(outcome, group, members(extract), persons.digests.get((extract,), "0:None"), parents,
+                     set(published.get(extract, {})), False, min_cell, cache)
+        _premise(outcome, group, published.get(extract, {}),
+                 _subtree_counts(persons.units.get((extract,), {}), _ancestors(parents)), "headcount")
     return outcome
