@@ -126,15 +126,15 @@ def inputs_fingerprint(settings: Settings) -> str:
 
 
 def code_fingerprint() -> str:
-    """The code the models' rows are a function of: the dbt project and the privacy rule its Python models
-    run (maturity/privacy.py). The incremental models keep it in each wave's `_build_key`
-    (macros/incremental_builds.sql), so changed code computes every wave again instead of keeping waves
-    computed by the old code."""
+    """The code the models' rows are a function of: the dbt project and what its Python models import
+    from this package (maturity/privacy.py, maturity/incremental.py). The incremental models keep it in
+    each wave's `_build_key` (macros/incremental_builds.sql), so changed code computes every wave again
+    instead of keeping waves computed by the old code."""
     h = hashlib.sha256()
     for path in _project_sources():
         h.update(path.relative_to(DBT_PROJECT).as_posix().encode() + b"\0" + path.read_bytes())
-    privacy = Path(__file__).with_name("privacy.py")
-    h.update(b"privacy.py\0" + privacy.read_bytes())
+    for name in ("privacy.py", "incremental.py"):
+        h.update(name.encode() + b"\0" + Path(__file__).with_name(name).read_bytes())
     return h.hexdigest()
 
 

@@ -23,14 +23,20 @@ from maturity.transform import run_dbt
 pytestmark = pytest.mark.slow
 
 KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-MARK = -99
-#: model -> (key columns, partition column, the column the marker goes in)
+#: model -> (key columns, partition column, the column the marker goes in, the marker)
 INCREMENTAL = {
-    "int_respondent_dimensions_scored": (["wave_id", "respondent_id", "dimension_id"], "wave_id", "cur_rd"),
-    "int_unit_scores_pooled": (["wave_id", "org_unit_id", "dimension_id"], "wave_id", "current_sum"),
-    "int_unit_scores_suppressed": (["wave_id", "dimension_id", "org_unit_id"], "wave_id", "depth"),
-    "int_persons_placed": (["extract_date", "person_key"], "extract_date", "fte"),
+    "int_respondent_dimensions_scored": (["wave_id", "respondent_id", "dimension_id"], "wave_id", "cur_rd", "-99"),
+    "int_unit_scores_pooled": (["wave_id", "org_unit_id", "dimension_id"], "wave_id", "current_sum", "-99"),
+    "int_unit_scores_suppressed": (["wave_id", "dimension_id", "org_unit_id"], "wave_id", "depth", "-99"),
+    "int_alignment_cells": (["wave_id", "dimension_id", "block_org_unit_id", "role_class"], "wave_id",
+                            "n_respondents", "-99"),
+    "int_alignment_checked": (["wave_id", "dimension_id"], "wave_id", "disclosure_witness", "'planted'"),
+    "int_persons_placed": (["extract_date", "person_key"], "extract_date", "fte", "-99"),
+    "int_capacity_pooled": (["extract_date", "org_unit_id"], "extract_date", "headcount", "-99"),
+    "int_capacity_suppressed": (["extract_date", "org_unit_id"], "extract_date", "depth", "-99"),
 }
+WAVE_MODELS = [m for m, (_k, part, _c, _v) in INCREMENTAL.items() if part == "wave_id"]
+EXTRACT_MODELS = [m for m, (_k, part, _c, _v) in INCREMENTAL.items() if part == "extract_date"]
 
 
 def _ingest(settings: Settings) -> None:
@@ -63,14 +69,14 @@ def _plant(settings: Settings) -> dict[str, dict[object, tuple]]:
     """Set the marker in one row per wave/extract of each model; returns where (key, original value)."""
     planted: dict[str, dict[object, tuple]] = {}
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        for model, (key, part, column) in INCREMENTAL.items():
+        for model, (key, part, column, mark) in INCREMENTAL.items():
             cols = ", ".join(key)
             rows = con.execute(f"SELECT {part}, arg_min(struct_pack({cols}, _v := {column}), ({cols})) "
                                f"FROM intermediate.{model} GROUP BY {part}").fetchall()
             planted[model] = {}
             for value, row in rows:
-                where = " AND ".join(f"{c} = ?" for c in key)
-                con.execute(f"UPDATE intermediate.{model} SET {column} = {MARK} WHERE {where}",
+                where = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in key)
+                con.execute(f"UPDATE intermediate.{model} SET {column} = {mark} WHERE {where}",
                             [row[c] for c in key])
                 planted[model][value] = (tuple(row[c] for c in key), row["_v"])
     return planted
@@ -80,25 +86,25 @@ def _surviving(settings: Settings, planted: dict[str, dict[object, tuple]]) -> d
     """Per model, the waves/extracts whose marker is still there (not computed again)."""
     out: dict[str, set] = {}
     with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
-        for model, (key, _part, column) in INCREMENTAL.items():
-            where = " AND ".join(f"{c} = ?" for c in key)
+        for model, (key, _part, column, mark) in INCREMENTAL.items():
+            where = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in key)
             out[model] = {value for value, (row, _) in planted[model].items()
                           if con.execute(f"SELECT count(*) FROM intermediate.{model} WHERE {where} AND {column} = "
-                                         f"{MARK}", list(row)).fetchone()[0]}
+                                         f"{mark}", list(row)).fetchone()[0]}
     return out
 
 
 def _unplant(settings: Settings, planted: dict[str, dict[object, tuple]]) -> None:
     with duckdb.connect(str(settings.warehouse_db)) as con:
-        for model, (key, _part, column) in INCREMENTAL.items():
-            where = " AND ".join(f"{c} = ?" for c in key)
+        for model, (key, _part, column, mark) in INCREMENTAL.items():
+            where = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in key)
             for row, original in planted[model].values():
-                con.execute(f"UPDATE intermediate.{model} SET {column} = ? WHERE {where} AND {column} = {MARK}",
+                con.execute(f"UPDATE intermediate.{model} SET {column} = ? WHERE {where} AND {column} = {mark}",
                             [original, *row])
 
 
 def _partitions(settings: Settings, model: str) -> set:
-    _key, part, _column = INCREMENTAL[model]
+    part = INCREMENTAL[model][1]
     with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
         return {r[0] for r in con.execute(f"SELECT DISTINCT {part} FROM intermediate.{model}").fetchall()}
 
@@ -112,7 +118,7 @@ def _assert_same_as_from_scratch(settings: Settings, tmp_path: Path) -> None:
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{settings.warehouse_db}' AS inc (READ_ONLY)")
         con.execute(f"ATTACH '{scratch.warehouse_db}' AS scratch (READ_ONLY)")
-        for model, (key, _part, _column) in INCREMENTAL.items():
+        for model, (key, *_rest) in INCREMENTAL.items():
             types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
                                      f"'scratch' AND table_name = '{model}'").fetchall())
             assert types, f"{model} missing from the from-scratch build"
@@ -126,8 +132,8 @@ def _assert_same_as_from_scratch(settings: Settings, tmp_path: Path) -> None:
                                    f"OR abs({a} - {b}) <= 1e-9 * greatest(1, abs({b})))")
                 else:
                     differs.append(f"{a} IS DISTINCT FROM {b}")
-            on = " AND ".join(f"i.{c} = f.{c}" for c in key)
-            missing = " OR ".join(f"i.{c} IS NULL OR f.{c} IS NULL" for c in key[:1])
+            on = " AND ".join(f"i.{c} IS NOT DISTINCT FROM f.{c}" for c in key)
+            missing = f"i.{key[0]} IS NULL OR f.{key[0]} IS NULL"
             bad = con.execute(f"SELECT count(*) FROM inc.intermediate.{model} AS i "
                               f"FULL JOIN scratch.intermediate.{model} AS f ON {on} "
                               f"WHERE {missing} OR {' OR '.join(differs)}").fetchone()[0]
@@ -142,10 +148,11 @@ def test_a_new_wave_computes_that_wave_only(base: dict[str, Path], tmp_path: Pat
     run_dbt(settings, ["run"], progress=lambda _m: None)
 
     surviving = _surviving(settings, planted)
-    for model in ("int_respondent_dimensions_scored", "int_unit_scores_pooled", "int_unit_scores_suppressed"):
+    for model in WAVE_MODELS:
         assert surviving[model] == {"T0", "T1", "T2"}, f"{model} computed earlier waves again: {surviving[model]}"
         assert "T3" in _partitions(settings, model)
-    assert surviving["int_persons_placed"] == set(planted["int_persons_placed"]), "HR extracts were computed again"
+    for model in EXTRACT_MODELS:
+        assert surviving[model] == set(planted[model]), f"{model}: HR extracts were computed again"
     _unplant(settings, planted)
     _assert_same_as_from_scratch(settings, tmp_path)
 
@@ -170,7 +177,7 @@ def test_a_changed_wave_is_computed_again_and_a_removed_wave_deleted(base: dict[
     run_dbt(settings, ["run"], progress=lambda _m: None)
 
     surviving = _surviving(settings, planted)
-    for model in ("int_respondent_dimensions_scored", "int_unit_scores_pooled", "int_unit_scores_suppressed"):
+    for model in WAVE_MODELS:
         assert surviving[model] == {"T0"}, f"{model}: markers left in {surviving[model]}"
         assert _partitions(settings, model) == {"T0", "T1"}, f"{model} still holds a removed wave"
     _unplant(settings, planted)

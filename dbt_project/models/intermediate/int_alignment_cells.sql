@@ -1,11 +1,35 @@
 -- For the exact alignment check (SPEC §3.4, §3.9): the counted respondents of each wave × dimension
 -- by residual block (their nearest published ancestor-or-self unit) and role class.
+-- Incremental by wave (macros/incremental_builds.sql): only the waves whose inputs changed are computed.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key='wave_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="{{ delete_stale_builds(wave_build_keys()) }}"
+    )
+}}
 
 with
+
+build_keys as (
+
+    {{ wave_build_keys() }}
+
+),
+
+pending as (
+
+    {{ pending_builds('build_keys') }}
+
+),
 
 scored as (
 
     select * from {{ ref('int_respondent_dimensions_scored') }}
+    where wave_id in (select pending.wave_id from pending)
 
 ),
 
@@ -24,6 +48,7 @@ closure as (
 suppressed as (
 
     select * from {{ ref('int_unit_scores_suppressed') }}
+    where wave_id in (select pending.wave_id from pending)
 
 ),
 
@@ -70,4 +95,9 @@ cells as (
 
 )
 
-select * from cells
+select
+    cells.*,
+    pending.build_key as _build_key
+
+from cells
+inner join pending on cells.wave_id = pending.wave_id
