@@ -68,10 +68,14 @@ covered as (
         extract_date,
         dimension_id,
         count(*) as n_active_projects,
-        sum(budget_share_dkk) as active_budget_dkk,
-        sum(spent_share_dkk) as active_spent_dkk,
-        sum(budget_share_dkk) filter (where is_masterplan) as masterplan_budget_dkk,
-        sum(budget_share_dkk) filter (where is_budget_process) as budget_process_budget_dkk
+        -- Exact sums (macros/exact_sum.sql), the same in every build, so an unchanged extract's rows and
+        -- reports stay as they are; rounded to 1e-6 DKK, far below an øre, so that the shares of a split
+        -- budget add up to the budget again (3 × 100000/3 = 100000, not 99999.99999999999).
+        round({{ exact_sum('budget_share_dkk') }}, 6) as active_budget_dkk,
+        round({{ exact_sum('spent_share_dkk') }}, 6) as active_spent_dkk,
+        round({{ exact_sum('case when is_masterplan then budget_share_dkk end') }}, 6) as masterplan_budget_dkk,
+        round({{ exact_sum('case when is_budget_process then budget_share_dkk end') }}, 6)
+            as budget_process_budget_dkk
 
     from splits
     group by extract_date, dimension_id
