@@ -336,16 +336,22 @@ def test_the_audit_cache_reuses_unchanged_groups_and_never_hides_a_changed_one(
         assert audit["groups_reused"] == (groups - 1 if out == "out3" else groups)
 
 
-def test_the_audit_cache_does_not_depend_on_the_row_order_of_a_rebuilt_tree(
-        built: dict[str, Path], tmp_path: Path) -> None:
-    """dbt rebuilds dim_org_units every run and DuckDB's parallel scan does not keep a row order: a rebuild
-    with the same rows in another order is the same audit input (at kl, before the tree was read in key
-    order, 30 of 31 groups were solved again after every new wave)."""
+def _cached_and_copied(built: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A passing gate that filled the audit cache, and a copy of its warehouse for a test to change."""
     cache = tmp_path / "cache"
     first = run_mart_gate(built["parquet"], None, tmp_path / "out1", built["warehouse"], run_id=RUN_ID, cache_dir=cache)
     assert first.passed, first.summary()
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built["warehouse"], warehouse)
+    return cache, warehouse
+
+
+def test_the_audit_cache_does_not_depend_on_the_row_order_of_a_rebuilt_tree(
+        built: dict[str, Path], tmp_path: Path) -> None:
+    """dbt rebuilds dim_org_units every run and DuckDB's parallel scan does not keep a row order: a rebuild
+    with the same rows in another order is the same audit input (at kl, before the tree was read in key
+    order, 30 of 31 groups were solved again after every new wave)."""
+    cache, warehouse = _cached_and_copied(built, tmp_path)
     con = duckdb.connect(str(warehouse))
     try:
         before = con.execute("SELECT list(org_unit_id) FROM marts.dim_org_units").fetchone()[0]
@@ -365,11 +371,7 @@ def test_the_audit_cache_solves_again_a_group_whose_respondents_or_persons_chang
     """The cache key covers each counted member (id, unit, role) read from the warehouse: one respondent
     with another role, or one person placed in another unit, makes that group's audit run again, with the
     findings of an audit without cache."""
-    cache = tmp_path / "cache"
-    first = run_mart_gate(built["parquet"], None, tmp_path / "out1", built["warehouse"], run_id=RUN_ID, cache_dir=cache)
-    assert first.passed, first.summary()
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(built["warehouse"], warehouse)
+    cache, warehouse = _cached_and_copied(built, tmp_path)
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("UPDATE intermediate.int_respondent_dimensions_scored "
