@@ -10,8 +10,8 @@
 {% macro build_code_key() -%}
     {#- maturity.transform.code_fingerprint(), passed as MATURITY_DBT_CODE by the pipeline: changing any
         model, macro or the privacy rule computes every wave again. Without it (a plain `dbt build`, or
-        empty), dbt's invocation id: every wave is computed, as by a full refresh. Read only when dbt executes
-        (see pipeline_run_id: an env var read at parse time defeats partial parsing). -#}
+        empty), dbt's invocation id: every wave is computed, as by a full refresh. Read only when dbt
+        executes (see pipeline_run_id: an env var read at parse time defeats partial parsing). -#}
     {%- set code = env_var("MATURITY_DBT_CODE", "") if execute else "" -%}
     {{ return(code or invocation_id) }}
 {%- endmacro %}
@@ -84,7 +84,8 @@
 
 {% macro delete_stale_builds(keys_sql) -%}
     {#- Post-hook: drop the rows whose key is not current (their wave or extract left the landing area;
-        a changed one was already replaced by delete+insert). -#}
+        a changed one was already replaced by delete+insert), and rows of a table built before it had keys
+        whose wave was not built again. -#}
     delete from {{ this }}
-    where _build_key not in (select build_key from ({{ keys_sql }}) as current_keys)
+    where _build_key is null or _build_key not in (select build_key from ({{ keys_sql }}) as current_keys)
 {%- endmacro %}

@@ -14,12 +14,17 @@ def pending_rows(dbt: Any, session: Any, parent: Any) -> Any:
     """The parent relation's rows this model has to compute (all of them on a first or a full build).
 
     On an incremental build, first deletes this model's rows whose key the parent no longer has (a wave
-    or extract gone from the landing area, or computed again): what the SQL models' post-hook does.
+    or extract gone from the landing area, or computed again; rows from before keys existed): what the
+    SQL models' post-hook does.
     """
-    if not dbt.is_incremental or "_build_key" not in session.table(str(dbt.this)).columns:
+    if not dbt.is_incremental:
+        return parent
+    if "_build_key" not in session.table(str(dbt.this)).columns:  # built before keys: everything again
+        session.execute(f"delete from {dbt.this}")
         return parent
     current = [key for (key,) in parent.unique("_build_key").fetchall()]
-    session.execute(f"delete from {dbt.this} where not list_contains(?, _build_key)", [current])
+    session.execute(f"delete from {dbt.this} where _build_key is null or not list_contains(?, _build_key)",
+                    [current])
     return parent.filter(f"_build_key not in (select distinct _build_key from {dbt.this})")
 
 

@@ -203,3 +203,22 @@ def test_without_a_code_fingerprint_every_build_computes_everything(base: dict[s
     planted = _plant(settings)
     run_dbt(settings, ["run", "--select", "int_respondent_dimensions_scored"], progress=lambda _m: None)
     assert _surviving(settings, planted)["int_respondent_dimensions_scored"] == set()
+
+
+def test_tables_built_before_build_keys_are_rebuilt_whole(base: dict[str, Path], tmp_path: Path) -> None:
+    """An upgrade: the tables exist without `_build_key` (built by a version before incremental models).
+    The first build computes every wave and extract; a wave removed in the same run leaves no row."""
+    settings = _copy(base, tmp_path)
+    with duckdb.connect(str(settings.warehouse_db)) as con:
+        for model in INCREMENTAL:
+            con.execute(f"ALTER TABLE intermediate.{model} DROP COLUMN _build_key")
+    shutil.rmtree(settings.landing_dir / "surveys" / "T2")
+    _ingest(settings)
+    run_dbt(settings, ["run"], progress=lambda _m: None)
+    for model in WAVE_MODELS:
+        assert _partitions(settings, model) == {"T0", "T1"}, f"{model} still holds the removed wave"
+    with duckdb.connect(str(settings.warehouse_db), read_only=True) as con:
+        for model in INCREMENTAL:
+            keyless = con.execute(f"SELECT count(*) FROM intermediate.{model} WHERE _build_key IS NULL").fetchone()
+            assert keyless[0] == 0, f"{model}: {keyless[0]} row(s) without a build key"
+    _assert_same_as_from_scratch(settings, tmp_path)
