@@ -23,6 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def _subtree_counts(unit_counts: Mapping[str, int], ancestors: Mapping[str, list
 class _Members:
     """Who is counted in each group, as the audit reads it from the warehouse.
 
-    `digest` and `units` (respondents per unit) come from one aggregate per table; the ordered lists
+    `digests` and `units` (respondents per unit) come from one aggregate per table; the ordered lists
     `audit_linear` needs are read only for a group the cache does not have (`members`): at kl that skips
     reading 1.9 million rows into Python after a new wave, when 24 of 31 groups are reused.
     """
@@ -99,17 +100,19 @@ class _Members:
     units: dict[tuple, dict[str, int]] = field(default_factory=dict)
 
     def load(self) -> None:
-        """One pass for the digests, one for the counts per unit. The digest covers the members' ids, units
-        and roles, so it fixes the ordered lists `members` returns."""
+        """One pass: per group and unit the count and the sum of the members' hashes; a group's digest is
+        its count and hash sum over its units. It covers the members' ids, units and roles, so it fixes the
+        ordered lists `members` returns."""
         groups = ", ".join(self.group_columns)
         unit, klass = self.columns
-        for *group, n, total in self.wh.execute(
-                f"SELECT {groups}, count(*), sum(hash({self.member}, {unit}, {klass})::HUGEINT) FROM {self.table} "
-                f"GROUP BY ALL").fetchall():
-            self.digests[tuple(group)] = f"{n}:{total}"
-        for *group, value, n in self.wh.execute(
-                f"SELECT {groups}, {unit}, count(*) FROM {self.table} GROUP BY ALL").fetchall():
+        sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for *group, value, n, total in self.wh.execute(
+                f"SELECT {groups}, {unit}, count(*), sum(hash({self.member}, {unit}, {klass})::HUGEINT) "
+                f"FROM {self.table} GROUP BY ALL").fetchall():
             self.units.setdefault(tuple(group), {})[str(value)] = n
+            sums[tuple(group)][0] += n
+            sums[tuple(group)][1] += int(total)
+        self.digests = {group: f"{n}:{total}" for group, (n, total) in sums.items()}
 
     def members(self, group: tuple) -> tuple[list[str], list[Any]]:
         """The group's members in `member` order: their units and their role (or the constant)."""
@@ -218,11 +221,9 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
                            "respondent_id", ("org_unit_id", "role"))
     respondents.load()
 
-    def members(wave: str, dim: str) -> Callable[[], tuple[list[str], list[str]]]:
-        def read() -> tuple[list[str], list[str]]:
-            units, roles = respondents.members((wave, dim))
-            return units, [role_class(r) for r in roles]
-        return read
+    def classified(wave: str, dim: str) -> tuple[list[str], list[str]]:
+        units, roles = respondents.members((wave, dim))
+        return units, [role_class(r) for r in roles]
 
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for wave, unit, parent in wh.execute(
@@ -242,8 +243,8 @@ def audit_survey(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection, 
     for wave, dim in sorted(set(respondents.digests) | set(published) | alignment):
         group = {"wave_id": wave, "dimension_id": dim}
         parents = trees.get(wave, {})
-        _audit_group(outcome, group, members(wave, dim), respondents.digests.get((wave, dim), "0:None"), parents,
-                     set(published.get((wave, dim), {})), (wave, dim) in alignment, min_cell, cache)
+        _audit_group(outcome, group, partial(classified, wave, dim), respondents.digests.get((wave, dim), "0:None"),
+                     parents, set(published.get((wave, dim), {})), (wave, dim) in alignment, min_cell, cache)
         _premise(outcome, group, published.get((wave, dim), {}),
                  _subtree_counts(respondents.units.get((wave, dim), {}), ancestors.get(wave, {})), "n_respondents")
     return outcome
@@ -256,12 +257,6 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
     persons = _Members(wh, "intermediate.int_persons_placed", ("CAST(extract_date AS VARCHAR)",), "person_key",
                        ("placed_org_unit_id", "'other'"))
     persons.load()
-
-    def members(extract: str) -> Callable[[], tuple[list[str], list[str]]]:
-        def read() -> tuple[list[str], list[str]]:
-            return persons.members((extract,))
-        return read
-
     trees: dict[str, dict[str, str | None]] = defaultdict(dict)
     for extract, unit, parent in wh.execute(
             "SELECT CAST(extract_date AS VARCHAR), org_unit_id, parent_org_unit_id FROM marts.dim_org_units "
@@ -275,8 +270,8 @@ def audit_capacity(pub: duckdb.DuckDBPyConnection, wh: duckdb.DuckDBPyConnection
     for extract in sorted({g for (g,) in persons.digests} | set(published)):
         group = {"extract_date": extract}
         parents = trees.get(extract, {})
-        _audit_group(outcome, group, members(extract), persons.digests.get((extract,), "0:None"), parents,
-                     set(published.get(extract, {})), False, min_cell, cache)
+        _audit_group(outcome, group, partial(persons.members, (extract,)), persons.digests.get((extract,), "0:None"),
+                     parents, set(published.get(extract, {})), False, min_cell, cache)
         _premise(outcome, group, published.get(extract, {}),
                  _subtree_counts(persons.units.get((extract,), {}), _ancestors(parents)), "headcount")
     return outcome
