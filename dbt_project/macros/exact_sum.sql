@@ -5,3 +5,8 @@
 {% macro exact_sum(expression) -%}
     sum(({{ expression }})::decimal(38, 18))::double
 {%- endmacro %}
+
+{#- The mean of the same exact sum: `avg` over doubles is order-dependent in the same way. Null over no rows. -#}
+{% macro exact_avg(expression) -%}
+    ({{ exact_sum(expression) }} / count({{ expression }}))
+{%- endmacro %}

@@ -45,8 +45,8 @@ groups as (
         dimension_id,
         count(*) filter (where role_class = 'top') as n_top,
         count(*) filter (where role_class = 'leader') as n_leader,
-        avg(cur_rd) filter (where role_class = 'top') as top_mean,
-        avg(cur_rd) filter (where role_class = 'leader') as leader_mean
+        {{ exact_avg("case when role_class = 'top' then cur_rd end") }} as top_mean,
+        {{ exact_avg("case when role_class = 'leader' then cur_rd end") }} as leader_mean
 
     from scored
     group by wave_id, dimension_id

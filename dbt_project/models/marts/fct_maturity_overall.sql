@@ -1,5 +1,6 @@
 -- SPEC §3.2: the weighted mean of the measured dimensions' maturity index; null when any of them is
--- suppressed (or has no index) in that row.
+-- suppressed (or has no index) in that row. Exact sums (macros/exact_sum.sql): the same value in every
+-- build, so an earlier wave's rows do not change when a new wave is built (its report is kept).
 
 with
 
@@ -22,7 +23,7 @@ overall as (
         scores.org_unit_id,
         count(*) as n_dimensions,
         case when count(scores.maturity_index) = count(*) then
-            sum(dimensions.weight * scores.maturity_index) / sum(dimensions.weight)
+            {{ exact_sum('dimensions.weight * scores.maturity_index') }} / {{ exact_sum('dimensions.weight') }}
         end as overall_index
 
     from scores

@@ -81,7 +81,7 @@ consensus as (
 
     select
         roots.wave_id,
-        avg(scores.consensus_rwg) as mean_consensus_rwg
+        {{ exact_avg('scores.consensus_rwg') }} as mean_consensus_rwg
 
     from roots
     inner join scores
