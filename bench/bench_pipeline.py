@@ -29,7 +29,6 @@ from bench_ingest import our_ingest, plain_read  # noqa: E402
 KEY = "ab" * 32
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("airflow_startup", "ingest", "raw_gate", "dbt_build", "mart_gate", "report", "publish")
-INGEST_PAIRS = 3  # our ingest vs the plain reader, alternating
 
 
 def tree_memory(pid: int) -> tuple[int, int]:
@@ -97,34 +96,29 @@ def bench_scale(scale: str, repeat: int, base: Path) -> dict:
     print(f"[{scale}] demo generated in {time.perf_counter() - t:.1f} s")
     home = base / scale / "airflow"
     run(landing, base / scale / "warmup", home)  # migrates Airflow's DB, warms caches and dbt's parse
-    full = []
-    for i in range(repeat):
-        full.append(run(landing, base / scale / f"wh{i}", home))
-        print(f"[{scale}] full run {i + 1}: {full[-1]['wall']:.1f} s, peak RSS {full[-1]['peak_rss_mib']:.0f} MiB "
-              f"(PSS {full[-1]['peak_pss_mib']:.0f} MiB)")
-    unchanged = [run(landing, base / scale / "wh0", home) for _ in range(repeat)]
-    print(f"[{scale}] unchanged re-runs: " + ", ".join(f"{r['wall']:.1f} s" for r in unchanged))
     three = base / scale / "landing3"
     shutil.copytree(landing, three)
-    new_wave = []
-    for i in range(max(1, repeat - 1)):
+    # One round = one run of each kind, so that the load of other tenants, which drifts over the minutes a
+    # bench takes, weighs on every kind alike (each ratio compares runs made at about the same time): a
+    # full run into a fresh warehouse, an unchanged re-run of it, a run after one new wave lands (on a
+    # warehouse built without that wave just before), and our ingest against the plain DuckDB reader.
+    full, unchanged, new_wave, plain_s, ours_s = [], [], [], [], []
+    for i in range(repeat):
+        full.append(run(landing, base / scale / f"wh{i}", home))
+        unchanged.append(run(landing, base / scale / f"wh{i}", home))
         shutil.rmtree(three / "surveys" / "T3", ignore_errors=True)
-        wh = base / scale / f"wave{i}"
-        run(three, wh, home)
+        run(three, base / scale / f"wave{i}", home)
         shutil.copytree(landing / "surveys" / "T3", three / "surveys" / "T3")
-        new_wave.append(run(three, wh, home))
-    print(f"[{scale}] one new wave: " + ", ".join(f"{r['wall']:.1f} s" for r in new_wave)
-          + " (" + ", ".join(f"{k} {median_of(new_wave, k):.1f}" for k in STAGES) + ")")
-    # Our ingest and the plain reader alternate, three pairs, into fresh files: medians of each.
-    plain_s, ours_s = [], []
-    for i in range(INGEST_PAIRS):
+        new_wave.append(run(three, base / scale / f"wave{i}", home))
         plain_s.append(_timed(plain_read, landing, base / scale / f"plain{i}.duckdb")[0])
         ours_s.append(_timed(our_ingest, landing, base / scale / f"ingest_only{i}")[0])
         shutil.rmtree(base / scale / f"ingest_only{i}")
         (base / scale / f"plain{i}.duckdb").unlink()
+        print(f"[{scale}] round {i + 1}: full {full[-1]['wall']:.1f} s (peak RSS {full[-1]['peak_rss_mib']:.0f} "
+              f"MiB, PSS {full[-1]['peak_pss_mib']:.0f} MiB), unchanged {unchanged[-1]['wall']:.1f} s, new wave "
+              f"{new_wave[-1]['wall']:.1f} s, ingest ours/plain {ours_s[-1]:.1f}/{plain_s[-1]:.1f} s")
+    print(f"[{scale}] one new wave, median stages: " + ", ".join(f"{k} {median_of(new_wave, k):.1f}" for k in STAGES))
     t_plain, t_ours = statistics.median(plain_s), statistics.median(ours_s)
-    pairs = zip(ours_s, plain_s, strict=True)
-    print(f"[{scale}] ingest vs plain reader (ours/plain): " + ", ".join(f"{o:.1f}/{p:.1f} s" for o, p in pairs))
     return {
         "full": {k: median_of(full, k) for k in (*STAGES, "wall", "peak_rss_mib", "peak_pss_mib")},
         "unchanged": median_of(unchanged, "wall"),
