@@ -409,6 +409,11 @@ def _sql_path(path: Path) -> str:
 #: (each expectation only sees its own columns; row order and index are the table's, so the results are
 #: those of the whole frame). Smaller frames are validated whole, in one GX call, as before.
 GROUPED_ROWS = 100_000
+#: The same bound for the mart gate's frames. Marts are aggregates (at kl the largest, fct_maturity_scores and
+#: fct_maturity_trend, hold 152,180 rows of a few columns) validated after dbt, when the process is far below
+#: its peak: validated whole, one GX call per suite instead of one per column group (kl mart gate
+#: 5.0 -> 4.5 s for ~60 MB more; the run's peak stays in the raw gate and the report).
+MART_GROUPED_ROWS = 1_000_000
 #: DuckDB's own memory per gate connection: what the temp table of a large frame and the joins building it
 #: may hold before spilling to disk (compressed; reading a column back costs about what it did in memory).
 #: The default, 80 % of RAM, keeps a whole raw table resident in each process. 128MB rather than 256MB: the
@@ -421,7 +426,7 @@ _TABLE = "maturity_gate_frame"
 class Frame:
     """One suite's frame: its columns, its row count, and its data a few columns (or rows) at a time."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str, grouped_rows: int | None = None) -> None:
         self._con = con
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_TABLE} AS {sql}")
         described = con.execute(f"DESCRIBE {_TABLE}").fetchall()
@@ -429,7 +434,7 @@ class Frame:
         self._text = {d[0] for d in described if d[1] == "VARCHAR"}
         self.rows: int = con.execute(f"SELECT count(*) FROM {_TABLE}").fetchone()[0]
         self._whole: pd.DataFrame | None = None
-        if self.rows <= GROUPED_ROWS:  # small: fetched once, validated whole
+        if self.rows <= (GROUPED_ROWS if grouped_rows is None else grouped_rows):  # small: fetched once, whole
             self._whole = self._fetch_columns(self.columns)
             con.execute(f"DROP TABLE {_TABLE}")
             self._con = None  # type: ignore[assignment]  # needs no connection any more (e.g. in a forked helper)
@@ -525,8 +530,9 @@ class FrameSource:
     """
 
     def __init__(self, queries: dict[str, str], database: Path | None = None, parquet_dir: Path | None = None,
-                 tables: tuple[str, ...] = ()) -> None:
+                 tables: tuple[str, ...] = (), grouped_rows: int | None = None) -> None:
         self.queries = queries
+        self._grouped_rows = grouped_rows  # None: GROUPED_ROWS
         self._database = database
         self._parquet_dir = parquet_dir
         self._tables = tables
@@ -552,7 +558,7 @@ class FrameSource:
         return self._con
 
     def frame(self, suite: str) -> Frame:
-        return Frame(self.connection(), self.queries[suite])
+        return Frame(self.connection(), self.queries[suite], self._grouped_rows)
 
     def estimate_rows(self, tables: dict[str, str]) -> None:
         """Rows of each suite's table (suite → table), for sharing the work; then closes the connection."""
