@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from maturity.inprocess_api import serve_client_version_only
 from maturity.orchestration import CHAIN
 from maturity.settings import PROJECT_ROOT
 
@@ -98,6 +99,7 @@ OUTLET_TASK = {"maturity_ingest": "raw_ready", "maturity_transform": "marts_buil
 def run_chain(params: dict | None = None) -> list:
     """Execute the chained DAGs in this process; returns their DagRuns (the chain stops early when a DAG
     fails or, having found nothing changed, emits no Asset event)."""
+    serve_client_version_only()
     first = load_dag(CHAIN[0]).test(run_conf=dict(params or {}))
     runs = [first]
     conf = {"chain_run_id": first.run_id, "force": bool((params or {}).get("force")),

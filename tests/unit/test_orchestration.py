@@ -240,3 +240,35 @@ def test_a_failed_dbt_build_ends_with_one_sentence_naming_the_failed_nodes(tmp_p
         "status": "failed", "inputs": "abc", "error": str(failed.value)}
     ok = tasks.transform_outcome(chain, "completed", {}, settings=settings)
     assert ok["status"] == "built" and tasks.recorded(settings, "manual__9", "transform")["status"] == "ok"
+
+
+_SERVED_VERSIONS = """
+import json, httpx
+from airflow.sdk.api.datamodels._generated import API_VERSION
+from airflow.sdk.execution_time.supervisor import in_process_api_server
+from maturity.inprocess_api import serve_client_version_only
+
+trimmed = serve_client_version_only()
+api = in_process_api_server()
+older = str(api.app.versions.versions[1].value)
+client = httpx.Client(transport=api.transport, base_url="http://in-process.invalid./")
+status = {v: client.get("/health", headers={"airflow-api-version": v}).status_code for v in (API_VERSION, older)}
+print(json.dumps({"trimmed": trimmed, "status": status, "client": API_VERSION, "older": older,
+                  "second_call": serve_client_version_only()}))
+"""
+
+
+def test_in_process_api_serves_the_task_runners_version_and_only_that(tmp_path: Path) -> None:
+    """`maturity run`'s embedded execution API builds the version the Task SDK client sends (a request
+    with it is served) and no older one (those routes were never built: 404)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path),
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}"}
+    out = subprocess.run([sys.executable, "-c", _SERVED_VERSIONS], env=env, capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["trimmed"] is True
+    assert got["status"] == {got["client"]: 200, got["older"]: 404}
+    assert got["second_call"] is False  # already serving: left as it is
