@@ -146,6 +146,30 @@ def dag_parse_times(home: Path, repeat: int = 3) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in sorted(samples.items())}
 
 
+def machine_speed(repeat: int = 5) -> dict[str, float]:
+    """Milliseconds (median of `repeat`) of a fixed pure-Python loop and a fixed DuckDB scan.
+
+    The same code runs 2-3x slower on some days on these shared machines: the probe, taken before and
+    after the runs, lets a reader set one day's figures against another's (the targets are ratios of runs
+    made in the same minutes, except haderslev ≤ 60 s, which is absolute).
+    """
+    import duckdb
+
+    def python_loop() -> None:
+        sum(range(10_000_000))
+
+    con = duckdb.connect()
+
+    def duckdb_scan() -> None:
+        con.sql("select sum(hash(i)) from range(50000000) t(i)").fetchall()
+
+    out = {}
+    for name, fn in (("python_loop_ms", python_loop), ("duckdb_scan_ms", duckdb_scan)):
+        out[name] = statistics.median(_timed(fn)[0] for _ in range(repeat)) * 1000
+    con.close()
+    return out
+
+
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
@@ -166,12 +190,17 @@ def main() -> int:
     parser.add_argument("--kl-repeat", type=int, default=3)
     args = parser.parse_args()
     results: dict[str, dict] = {}
+    speed_before = machine_speed()
+    print("machine speed before: " + ", ".join(f"{k} {v:.0f}" for k, v in speed_before.items()))
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:
         for scale in args.scales.split(","):
             results[scale] = bench_scale(scale, args.kl_repeat if scale == "kl" else args.repeat, Path(tmp))
         parse = dag_parse_times(Path(tmp) / args.scales.split(",")[0] / "airflow")
+    speed = {"before": speed_before, "after": machine_speed()}
     print(f"\nmachine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print("machine speed (ms, median of 5; lower is faster), before/after the runs: " + ", ".join(
+        f"{k} {speed['before'][k]:.0f}/{speed['after'][k]:.0f}" for k in speed["before"]))
     print("DAG parse (airflow dags report, median of 3): "
           + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in parse.items()))
     for scale, r in results.items():
@@ -203,7 +232,8 @@ def main() -> int:
         print(f"{'✓' if ok else '✗'} {name}: {value:.2f}")
     out = Path(__file__).parent / "results" / f"{time.strftime('%Y-%m-%d')}.json"
     out.write_text(json.dumps({"cores": os.cpu_count(), "python": platform.python_version(),
-                               "versions": versions(), "dag_parse_s": parse, "results": results,
+                               "versions": versions(), "machine_speed_ms": speed, "dag_parse_s": parse,
+                               "results": results,
                                "checks": [{"name": n, "value": v, "ok": ok} for n, v, ok in checks]},
                               indent=2, default=str))
     print(f"results: {out}")
