@@ -147,12 +147,17 @@ def dag_parse_times(home: Path, repeat: int = 3) -> dict[str, float]:
 
 
 def machine_speed(repeat: int = 5) -> dict[str, float]:
-    """Milliseconds (median of `repeat`) of a fixed pure-Python loop and a fixed DuckDB scan.
+    """Milliseconds (median of `repeat`) of fixed probes: a pure-Python loop, a DuckDB scan, a Python
+    process start (`python -c pass`) and the first touch of 256 MiB of fresh memory (65,536 page faults).
 
-    The same code runs 2-3x slower on some days on these shared machines: the probe, taken before and
-    after the runs, lets a reader set one day's figures against another's (the targets are ratios of runs
-    made in the same minutes, except haderslev ≤ 60 s, which is absolute).
+    The same code runs 2-3x slower on some days on these shared machines, and not evenly: on 2026-11-28
+    the Python loop ran at its usual speed while a process start took 70 ms and a page fault ~4-15 µs
+    (kernel entries, i.e. imports, forks and allocations, slowed down). The probes, taken before and after
+    the runs, let a reader set one day's figures against another's (the targets are ratios of runs made in
+    the same minutes, except haderslev ≤ 60 s, which is absolute).
     """
+    import mmap
+
     import duckdb
 
     def python_loop() -> None:
@@ -163,8 +168,17 @@ def machine_speed(repeat: int = 5) -> dict[str, float]:
     def duckdb_scan() -> None:
         con.sql("select sum(hash(i)) from range(50000000) t(i)").fetchall()
 
+    def process_start() -> None:
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+    def page_touch() -> None:
+        with mmap.mmap(-1, 256 * 2**20) as m:
+            for offset in range(0, len(m), mmap.PAGESIZE):
+                m[offset] = 1
+
     out = {}
-    for name, fn in (("python_loop_ms", python_loop), ("duckdb_scan_ms", duckdb_scan)):
+    for name, fn in (("python_loop_ms", python_loop), ("duckdb_scan_ms", duckdb_scan),
+                     ("process_start_ms", process_start), ("page_touch_256mib_ms", page_touch)):
         out[name] = statistics.median(_timed(fn)[0] for _ in range(repeat)) * 1000
     con.close()
     return out
