@@ -151,8 +151,8 @@ def machine_speed(repeat: int = 5) -> dict[str, float]:
     process start (`python -c pass`) and the first touch of 256 MiB of fresh memory (65,536 page faults).
 
     The same code runs 2-3x slower on some days on these shared machines, and not evenly: on 2026-11-28
-    the Python loop ran at its usual speed while a process start took 70 ms and a page fault ~4-15 µs
-    (kernel entries, i.e. imports, forks and allocations, slowed down). The probes, taken before and after
+    the Python loop ran at its usual speed while a first touch of fresh memory cost ~5 µs per page (up to
+    ~15 µs right after boot) and imports took twice their usual time. The probes, taken before and after
     the runs, let a reader set one day's figures against another's (the targets are ratios of runs made in
     the same minutes, except haderslev ≤ 60 s, which is absolute).
     """
