@@ -101,6 +101,8 @@ def test_cosmos_shows_one_task_per_dbt_model_and_runs_one_build(dagbag) -> None:
     assert producer.pool == "maturity_warehouse"
     assert "--resource-type" not in (producer.dbt_cmd_flags or []), "the build must run the data tests too"
     assert "unit_test" in producer.dbt_cmd_flags
+    flags = producer.dbt_cmd_flags
+    assert flags[flags.index("--log-level-file") + 1] == "none", "no debug log into Cosmos' temporary project"
     assert "chain_run_id" in producer.env["MATURITY_RUN_ID"], "the marts must carry the chain id"
     for tid, task in tasks.items():
         if hasattr(task, "producer_task_id"):

@@ -66,7 +66,11 @@ def dbt_task_group(group_id: str, prepare_task_id: str, default_args: dict[str, 
     # No JSON artefacts from the build (manifest.json twice, run_results.json, graph.gpickle): nothing reads them —
     # the sensors and `marts_built` read the per-node results from XCom, the DAG is rendered from the manifest of
     # `dbt parse` (`ensure_manifest`), and the partial-parse state is written either way.
-    producer.dbt_cmd_flags = [*flags, "--exclude-resource-type", "unit_test", "--no-write-json"]
+    # No debug log file either: dbt writes it (4.5 MB of JSON lines at haderslev, every SQL statement) into
+    # Cosmos' temporary copy of the project, which is deleted when the task ends; the task log keeps dbt's
+    # info-level lines from stdout.
+    producer.dbt_cmd_flags = [*flags, "--exclude-resource-type", "unit_test", "--no-write-json",
+                              "--log-level-file", "none"]
     # The code fingerprint the incremental models key their waves on, for the build only: a sensor's own
     # dbt run (Cosmos' fallback on retry) goes without it and computes every wave, as a full refresh would.
     producer.env = {**(producer.env or {}), ENV_CODE: pulled("code_key")}
