@@ -48,10 +48,14 @@ def serve_client_version_only() -> bool:
         generated = generate_versioned_routers(head, webhooks=app.webhooks, versions=only,
                                                api_version_parameter_name=app.api_version_parameter_name,
                                                api_version_location=app._api_version_location)
-        app._add_versioned_routers(generated.endpoints[API_VERSION], version=API_VERSION)
-        app._versioned_webhook_routers[API_VERSION] = generated.webhooks[API_VERSION]
-        app._cadwyn_initialized = True
-        return True
+        endpoints, webhooks = generated.endpoints[API_VERSION], generated.webhooks[API_VERSION]
+        add_routers, webhook_routers = app._add_versioned_routers, app._versioned_webhook_routers
     except Exception as exc:  # another Airflow/Cadwyn release: keep the stock server
         log.info("In-process execution API: serving all versions (%s: %s)", type(exc).__name__, exc)
         return False
+    # Only now is the app changed, and an error from here on is raised: falling back to the stock build
+    # after the routes were added would add them a second time.
+    add_routers(endpoints, version=API_VERSION)
+    webhook_routers[API_VERSION] = webhooks
+    app._cadwyn_initialized = True
+    return True
