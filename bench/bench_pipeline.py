@@ -5,7 +5,7 @@ gate, report, publish), the peak RSS of the whole process tree, an unchanged re-
 one new wave lands, plus our ingest against a plain DuckDB read of the same files — and every target
 of the performance issue with ✓/✗. Results go to bench/results/<date>.json.
 
-    python bench/bench_pipeline.py [--scales haderslev,kl] [--repeat 3] [--kl-repeat 3]
+    python bench/bench_pipeline.py [--scales haderslev,kl] [--repeat 5] [--kl-repeat 5]
 """
 
 from __future__ import annotations
@@ -200,8 +200,8 @@ def _timed(fn, *args):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="haderslev,kl")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--kl-repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--kl-repeat", type=int, default=5)
     args = parser.parse_args()
     results: dict[str, dict] = {}
     speed_before = machine_speed()
