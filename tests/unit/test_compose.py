@@ -145,3 +145,12 @@ def test_the_image_has_what_the_services_run(compose: dict[str, Any]) -> None:
             _environment(scheduler).get("AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", "").lower() != "true"):
         missing.append("the scheduler serves :8974/health only with AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=true")
     assert not missing, "; ".join(missing)
+
+
+def test_nothing_leaves_the_machine(compose: dict[str, Any]) -> None:
+    """The deployment turns telemetry off as `maturity run` and `maturity.stack` do (one list of settings)."""
+    from maturity.airflow_local import NO_TELEMETRY
+
+    env = _environment(compose["x-airflow-common"])
+    differing = {k: env.get(k) for k, v in NO_TELEMETRY.items() if str(env.get(k)).lower() != v.lower()}
+    assert not differing, f"x-airflow-common sets these telemetry switches differently (or not at all): {differing}"
