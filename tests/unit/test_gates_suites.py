@@ -185,3 +185,22 @@ def test_a_partition_column_must_be_part_of_the_key(tmp_path: Path) -> None:
     (tmp_path / "raw_surveys__survey_answers.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(MaturityError, match=r"meta\.key must be a list.*meta\.partition must be"):
         load_specs(directory=tmp_path)
+
+
+def test_a_gate_freezes_older_objects_while_it_validates_and_leaves_a_foreign_freeze_alone() -> None:
+    import gc
+
+    from maturity.gates.runner import _collections_of_own_objects
+
+    assert gc.get_freeze_count() == 0
+    with _collections_of_own_objects():
+        assert gc.get_freeze_count() > 0  # the collections in the gate skip what was alive before it
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # e.g. a server that froze its objects before forking
+    try:
+        frozen = gc.get_freeze_count()
+        with _collections_of_own_objects():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
